@@ -1,0 +1,565 @@
+//! The single-pass aggregate every later stage reads: per-second counts by status class, per
+//! pod-minute counts and latency histograms, and per-pod lifetimes. Memory is bounded by
+//! seconds + pod-minutes x distinct latency buckets, never by the number of rows.
+
+use std::borrow::Cow;
+
+use rustc_hash::FxHashMap;
+use serde::Serialize;
+
+use super::diagnostics::{BadReason, BadRows, Diagnostics, Location};
+use super::histogram::LatencyHistogram;
+use super::schema::{LatencyError, LatencyUnit, latency_to_ns, parse_latency};
+use super::status::{StatusClass, StatusConvention, classify_number, classify_text};
+use super::timestamp::{TimestampRules, epoch_int_to_ns, epoch_to_ns, parse_timestamp};
+
+const NS_PER_SEC: i64 = 1_000_000_000;
+const NS_PER_MIN: i64 = 60 * NS_PER_SEC;
+/// Seconds per page of the per-second table.
+const PAGE_SECS: i64 = 1024;
+
+/// Request counts by status class (indexed by [`StatusClass::index`]).
+pub type ClassCounts = [u32; 5];
+
+/// Per-second request counts by status class, stored in pages of 1024 seconds so that rows may
+/// arrive in any order and a stray timestamp costs one page, not a dense range to it.
+#[derive(Debug, Clone, Default)]
+pub struct SecondCounts {
+    index: FxHashMap<i64, usize>,
+    pages: Vec<(i64, Box<[ClassCounts; PAGE_SECS as usize]>)>,
+    /// The page the last row went to: rows cluster in time, so this skips most hashing.
+    last: Option<(i64, usize)>,
+}
+
+impl SecondCounts {
+    fn page_mut(&mut self, page: i64) -> &mut [ClassCounts; PAGE_SECS as usize] {
+        let slot = match self.last {
+            Some((p, slot)) if p == page => slot,
+            _ => {
+                let next = self.pages.len();
+                let slot = *self.index.entry(page).or_insert(next);
+                if slot == next {
+                    self.pages
+                        .push((page, Box::new([[0; 5]; PAGE_SECS as usize])));
+                }
+                self.last = Some((page, slot));
+                slot
+            }
+        };
+        &mut self.pages[slot].1
+    }
+
+    fn add(&mut self, second: i64, class: StatusClass, n: u32) {
+        let page = self.page_mut(second.div_euclid(PAGE_SECS));
+        let c = &mut page[second.rem_euclid(PAGE_SECS) as usize][class.index()];
+        *c = c.saturating_add(n);
+    }
+
+    fn merge(&mut self, other: SecondCounts) {
+        for (page, theirs) in other.pages {
+            let mine = self.page_mut(page);
+            for (m, t) in mine.iter_mut().zip(theirs.iter()) {
+                for (a, b) in m.iter_mut().zip(t) {
+                    *a = a.saturating_add(*b);
+                }
+            }
+        }
+    }
+
+    /// Seconds that saw at least one request, ascending, as `(unix_second, counts)`.
+    pub fn iter(&self) -> impl Iterator<Item = (i64, ClassCounts)> + '_ {
+        let mut order: Vec<usize> = (0..self.pages.len()).collect();
+        order.sort_unstable_by_key(|i| self.pages[*i].0);
+        order.into_iter().flat_map(move |i| {
+            let (p, counts) = &self.pages[i];
+            counts
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| c.iter().any(|n| *n > 0))
+                .map(move |(i, c)| (p * PAGE_SECS + i as i64, *c))
+        })
+    }
+
+    /// The counts of one second (zeros when none).
+    pub fn get(&self, unix_second: i64) -> ClassCounts {
+        let page = unix_second.div_euclid(PAGE_SECS);
+        let slot = unix_second.rem_euclid(PAGE_SECS) as usize;
+        self.index
+            .get(&page)
+            .map(|i| self.pages[*i].1[slot])
+            .unwrap_or([0; 5])
+    }
+}
+
+/// What one pod did in one minute.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PodMinute {
+    /// Counts by status class (raw, not sample-corrected).
+    pub counts: ClassCounts,
+    /// Latency of every accepted row, whatever its status.
+    pub latency: LatencyHistogram,
+}
+
+/// One pod's lifetime as seen in the telemetry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PodStats {
+    /// The pod's name.
+    pub name: String,
+    /// Earliest request, Unix nanoseconds.
+    pub first_seen_ns: i64,
+    /// Latest request, Unix nanoseconds.
+    pub last_seen_ns: i64,
+    /// Accepted rows (raw).
+    pub rows: u64,
+}
+
+/// The pods one minute saw: a short list searched linearly (a minute sees tens of pods, and
+/// a linear scan over small ids beats hashing).
+type MinuteCells = Vec<(u32, PodMinute)>;
+
+/// A worker's partial aggregate. Aggregators merge exactly, so any split of the input over
+/// workers gives the same [`Telemetry`].
+#[derive(Debug, Default)]
+pub struct Aggregator {
+    seconds: SecondCounts,
+    minute_index: FxHashMap<i64, usize>,
+    minutes: Vec<(i64, MinuteCells)>,
+    last_minute: Option<(i64, usize)>,
+    pod_ids: FxHashMap<Box<str>, u32>,
+    pods: Vec<PodStats>,
+    accepted: u64,
+    /// Bad rows seen by this worker.
+    pub bad: BadRows,
+}
+
+impl Aggregator {
+    /// An empty aggregate.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds one interpreted row, counting an unrecognised status value.
+    pub fn push_row(&mut self, row: &Row<'_>) {
+        if let Some(t) = row.free_status {
+            self.bad.record_free_status(t);
+        }
+        self.push(row.ts_ns, row.latency_ns, row.class, &row.pod);
+    }
+
+    fn pod_id(&mut self, pod: &str, ts_ns: i64, rows: u64) -> u32 {
+        match self.pod_ids.get(pod) {
+            Some(&id) => {
+                let p = &mut self.pods[id as usize];
+                p.first_seen_ns = p.first_seen_ns.min(ts_ns);
+                p.last_seen_ns = p.last_seen_ns.max(ts_ns);
+                p.rows += rows;
+                id
+            }
+            None => {
+                let id = self.pods.len() as u32;
+                self.pod_ids.insert(pod.into(), id);
+                self.pods.push(PodStats {
+                    name: pod.to_string(),
+                    first_seen_ns: ts_ns,
+                    last_seen_ns: ts_ns,
+                    rows,
+                });
+                id
+            }
+        }
+    }
+
+    fn cell_mut(&mut self, minute: i64, pod: u32) -> &mut PodMinute {
+        let slot = match self.last_minute {
+            Some((m, slot)) if m == minute => slot,
+            _ => {
+                let next = self.minutes.len();
+                let slot = *self.minute_index.entry(minute).or_insert(next);
+                if slot == next {
+                    self.minutes.push((minute, Vec::new()));
+                }
+                self.last_minute = Some((minute, slot));
+                slot
+            }
+        };
+        let cells = &mut self.minutes[slot].1;
+        let pos = match cells.iter().position(|(p, _)| *p == pod) {
+            Some(pos) => pos,
+            None => {
+                cells.push((pod, PodMinute::default()));
+                cells.len() - 1
+            }
+        };
+        &mut cells[pos].1
+    }
+
+    /// Adds one accepted row.
+    pub fn push(&mut self, ts_ns: i64, latency_ns: u64, class: StatusClass, pod: &str) {
+        let id = self.pod_id(pod, ts_ns, 1);
+        self.seconds.add(ts_ns.div_euclid(NS_PER_SEC), class, 1);
+        let cell = self.cell_mut(ts_ns.div_euclid(NS_PER_MIN), id);
+        let c = &mut cell.counts[class.index()];
+        *c = c.saturating_add(1);
+        cell.latency.record(latency_ns);
+        self.accepted += 1;
+    }
+
+    /// Rows accepted so far.
+    pub fn accepted(&self) -> u64 {
+        self.accepted
+    }
+
+    /// Adds another aggregate into this one.
+    pub fn merge(&mut self, other: Aggregator) {
+        let mut remap = Vec::with_capacity(other.pods.len());
+        for p in other.pods {
+            let id = self.pod_id(&p.name, p.first_seen_ns, p.rows);
+            let mine = &mut self.pods[id as usize];
+            mine.last_seen_ns = mine.last_seen_ns.max(p.last_seen_ns);
+            remap.push(id);
+        }
+        for (minute, cells) in other.minutes {
+            for (pod, cell) in cells {
+                let mine = self.cell_mut(minute, remap[pod as usize]);
+                for (a, b) in mine.counts.iter_mut().zip(cell.counts) {
+                    *a = a.saturating_add(b);
+                }
+                mine.latency.merge(&cell.latency);
+            }
+        }
+        self.seconds.merge(other.seconds);
+        self.accepted += other.accepted;
+        self.bad.merge(other.bad);
+    }
+
+    /// Freezes the aggregate: pods sorted by name, cells sorted by minute then pod.
+    pub fn finish(mut self, sample_rate: f64, mut diagnostics: Diagnostics) -> Telemetry {
+        let mut order: Vec<u32> = (0..self.pods.len() as u32).collect();
+        order.sort_by(|a, b| {
+            self.pods[*a as usize]
+                .name
+                .cmp(&self.pods[*b as usize].name)
+        });
+        let mut new_id = vec![0u32; self.pods.len()];
+        for (new, old) in order.iter().enumerate() {
+            new_id[*old as usize] = new as u32;
+        }
+        let pods: Vec<PodStats> = order
+            .iter()
+            .map(|old| self.pods[*old as usize].clone())
+            .collect();
+        let mut cells: Vec<CellEntry> = std::mem::take(&mut self.minutes)
+            .into_iter()
+            .flat_map(|(minute, cells)| {
+                let new_id = &new_id;
+                cells.into_iter().map(move |(p, cell)| CellEntry {
+                    unix_minute: minute,
+                    pod: new_id[p as usize],
+                    cell,
+                })
+            })
+            .collect();
+        cells.sort_unstable_by_key(|c| (c.unix_minute, c.pod));
+        diagnostics.bad.merge(std::mem::take(&mut self.bad));
+        Telemetry {
+            schema_version: TELEMETRY_SCHEMA_VERSION,
+            sample_rate,
+            rows: self.accepted,
+            seconds: self.seconds,
+            pods,
+            cells,
+            diagnostics,
+        }
+    }
+}
+
+/// Version of the aggregate's layout (see docs/formats.md).
+pub const TELEMETRY_SCHEMA_VERSION: u32 = 1;
+
+/// One pod-minute of the frozen aggregate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CellEntry {
+    /// Minutes since the Unix epoch.
+    pub unix_minute: i64,
+    /// Index into [`Telemetry::pods`].
+    pub pod: u32,
+    /// Counts and latency.
+    pub cell: PodMinute,
+}
+
+/// The ingested telemetry: what every later stage reads instead of rows.
+#[derive(Debug, Clone)]
+pub struct Telemetry {
+    /// Layout version.
+    pub schema_version: u32,
+    /// The fraction of requests the telemetry holds (1 = every request). Counts stored here are
+    /// raw; divide by this for request counts and rates.
+    pub sample_rate: f64,
+    /// Accepted rows (raw).
+    pub rows: u64,
+    /// Per-second counts by class (raw).
+    pub seconds: SecondCounts,
+    /// Pods sorted by name.
+    pub pods: Vec<PodStats>,
+    /// Pod-minutes sorted by minute, then pod.
+    pub cells: Vec<CellEntry>,
+    /// Bad rows, files, ignored columns, warnings.
+    pub diagnostics: Diagnostics,
+}
+
+/// A field as a row format delivers it, before interpretation.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum FieldValue<'a> {
+    /// The row has no such field, or it is null.
+    Missing,
+    /// Text or raw bytes.
+    Text(&'a [u8]),
+    /// A signed integer.
+    Int(i64),
+    /// An unsigned integer.
+    UInt(u64),
+    /// A floating-point number.
+    Float(f64),
+    /// A boolean (for an `error` column).
+    Bool(bool),
+    /// An exact instant or duration in nanoseconds from a typed column (a Parquet timestamp or
+    /// duration): no unit guessing applies.
+    Nanos(i64),
+}
+
+impl FieldValue<'_> {
+    fn quoted(&self) -> Vec<u8> {
+        match self {
+            FieldValue::Missing => Vec::new(),
+            FieldValue::Text(t) => t.to_vec(),
+            FieldValue::Int(i) => i.to_string().into_bytes(),
+            FieldValue::UInt(u) => u.to_string().into_bytes(),
+            FieldValue::Float(f) => f.to_string().into_bytes(),
+            FieldValue::Bool(b) => b.to_string().into_bytes(),
+            FieldValue::Nanos(n) => format!("{n}ns").into_bytes(),
+        }
+    }
+
+    fn is_missing(&self) -> bool {
+        match self {
+            FieldValue::Missing => true,
+            FieldValue::Text(t) => t.iter().all(|b| b.is_ascii_whitespace()),
+            _ => false,
+        }
+    }
+}
+
+/// Turns the four fields of a row into an accepted row or a counted bad row. One interpreter
+/// serves every format, so CSV, JSON and Parquet agree on every convention.
+#[derive(Debug, Clone)]
+pub struct RowInterpreter {
+    /// Timestamp forms and zone.
+    pub timestamps: TimestampRules,
+    /// Unit of numeric latency values.
+    pub latency_unit: LatencyUnit,
+    /// How numeric status values are read.
+    pub status_convention: StatusConvention,
+    /// Column names for messages: timestamp, latency, status, pod.
+    pub column_names: [String; 4],
+}
+
+/// Pod name used when the input has no pod column.
+pub const UNKNOWN_POD: &str = "unknown";
+
+/// A row that passed interpretation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row<'a> {
+    /// Arrival, Unix nanoseconds.
+    pub ts_ns: i64,
+    /// Latency, nanoseconds.
+    pub latency_ns: u64,
+    /// Outcome.
+    pub class: StatusClass,
+    /// Serving pod.
+    pub pod: Cow<'a, str>,
+    /// The status text when it matched no convention (counted by value).
+    pub free_status: Option<&'a [u8]>,
+}
+
+/// Why a row was rejected, and which of the four fields (timestamp, latency, status, pod).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rejection {
+    /// The reason.
+    pub reason: BadReason,
+    /// Index of the offending field in the row's four.
+    pub field: usize,
+}
+
+impl RowInterpreter {
+    /// Interprets the four fields of a row.
+    pub fn interpret<'a>(
+        &self,
+        fields: &[FieldValue<'a>; 4],
+        has_pod_column: bool,
+    ) -> Result<Row<'a>, Rejection> {
+        let reject = |reason, field| Err(Rejection { reason, field });
+        let [ts, lat, status, pod] = *fields;
+        if ts.is_missing() {
+            return reject(BadReason::MissingField, 0);
+        }
+        let ts_ns = match ts {
+            FieldValue::Text(t) => parse_timestamp(t, &self.timestamps),
+            FieldValue::Int(i) => epoch_int_to_ns(i, &self.timestamps),
+            FieldValue::UInt(u) => i64::try_from(u)
+                .ok()
+                .and_then(|i| epoch_int_to_ns(i, &self.timestamps)),
+            FieldValue::Float(f) => epoch_to_ns(f, &self.timestamps),
+            FieldValue::Nanos(n) => Some(n),
+            FieldValue::Bool(_) | FieldValue::Missing => None,
+        };
+        let Some(ts_ns) = ts_ns else {
+            return reject(BadReason::UnparsableTimestamp, 0);
+        };
+        if lat.is_missing() {
+            return reject(BadReason::MissingField, 1);
+        }
+        let latency = match lat {
+            FieldValue::Text(t) => parse_latency(t, self.latency_unit),
+            FieldValue::Int(i) => latency_to_ns(i as f64, self.latency_unit),
+            FieldValue::UInt(u) => latency_to_ns(u as f64, self.latency_unit),
+            FieldValue::Float(f) => latency_to_ns(f, self.latency_unit),
+            FieldValue::Nanos(n) => u64::try_from(n).map_err(|_| LatencyError::Negative),
+            FieldValue::Bool(_) | FieldValue::Missing => Err(LatencyError::NotANumber),
+        };
+        let latency_ns = match latency {
+            Ok(ns) => ns,
+            Err(LatencyError::NotANumber) => return reject(BadReason::LatencyNotANumber, 1),
+            Err(LatencyError::Negative) => return reject(BadReason::NegativeLatency, 1),
+        };
+        let mut free_status = None;
+        let class = match status {
+            FieldValue::Missing => StatusClass::Ok,
+            FieldValue::Text(t) => match classify_status_bytes(t, self.status_convention) {
+                Some(c) => c,
+                None => {
+                    let text = String::from_utf8_lossy(t);
+                    let c = classify_text(&text, self.status_convention);
+                    if c.free_error {
+                        free_status = Some(t);
+                    }
+                    c.class
+                }
+            },
+            FieldValue::Int(i) => classify_number(i, self.status_convention),
+            FieldValue::UInt(u) => {
+                classify_number(i64::try_from(u).unwrap_or(i64::MAX), self.status_convention)
+            }
+            FieldValue::Float(f) => classify_number(f as i64, self.status_convention),
+            FieldValue::Nanos(_) => StatusClass::ServerError,
+            FieldValue::Bool(b) => {
+                if b {
+                    StatusClass::ServerError
+                } else {
+                    StatusClass::Ok
+                }
+            }
+        };
+        let pod = if !has_pod_column {
+            Cow::Borrowed(UNKNOWN_POD)
+        } else {
+            match pod {
+                FieldValue::Text(t) if !pod.is_missing() => match std::str::from_utf8(t) {
+                    Ok(name) => Cow::Borrowed(name.trim()),
+                    Err(_) => return reject(BadReason::BinaryJunk, 3),
+                },
+                FieldValue::Missing | FieldValue::Text(_) => {
+                    return reject(BadReason::MissingField, 3);
+                }
+                other => Cow::Owned(String::from_utf8_lossy(&other.quoted()).into_owned()),
+            }
+        };
+        Ok(Row {
+            ts_ns,
+            latency_ns,
+            class,
+            pod,
+            free_status,
+        })
+    }
+
+    /// Interprets one row and adds it to `agg`, or counts it as bad.
+    pub fn accept(
+        &self,
+        agg: &mut Aggregator,
+        at: Location,
+        fields: [FieldValue<'_>; 4],
+        has_pod_column: bool,
+    ) {
+        match self.interpret(&fields, has_pod_column) {
+            Ok(row) => agg.push_row(&row),
+            Err(r) => self.record(agg, at, &fields, r),
+        }
+    }
+
+    /// Counts a rejected row, naming its column and quoting its value.
+    pub fn record(
+        &self,
+        agg: &mut Aggregator,
+        at: Location,
+        fields: &[FieldValue<'_>; 4],
+        rejection: Rejection,
+    ) {
+        let value = fields[rejection.field].quoted();
+        agg.bad.record(
+            at,
+            rejection.reason,
+            Some(&self.column_names[rejection.field]),
+            Some(&value),
+        );
+    }
+}
+
+/// Classifies a status of one to three ASCII digits without going through text; `None` sends
+/// anything else to [`classify_text`].
+fn classify_status_bytes(t: &[u8], convention: StatusConvention) -> Option<StatusClass> {
+    if t.is_empty() || t.len() > 3 || !t.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let n = t.iter().fold(0i64, |acc, d| acc * 10 + i64::from(d - b'0'));
+    Some(classify_number(n, convention))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn split_work_merges_to_the_same_aggregate() {
+        let rows: Vec<(i64, u64, StatusClass, &str)> = (0..500)
+            .map(|i| {
+                let pod = ["a", "b", "c"][i % 3];
+                let class = StatusClass::ALL[i % 5];
+                (
+                    1_700_000_000_000_000_000 + (i as i64) * 7_919_000_000,
+                    (i as u64 + 1) * 1_000_000,
+                    class,
+                    pod,
+                )
+            })
+            .collect();
+        let mut one = Aggregator::new();
+        for r in &rows {
+            one.push(r.0, r.1, r.2, r.3);
+        }
+        let mut a = Aggregator::new();
+        let mut b = Aggregator::new();
+        for (i, r) in rows.iter().enumerate().rev() {
+            if i % 2 == 0 { &mut a } else { &mut b }.push(r.0, r.1, r.2, r.3);
+        }
+        b.merge(a);
+        let x = one.finish(1.0, Diagnostics::default());
+        let y = b.finish(1.0, Diagnostics::default());
+        assert_eq!(x.pods, y.pods);
+        assert_eq!(x.cells, y.cells);
+        assert_eq!(
+            x.seconds.iter().collect::<Vec<_>>(),
+            y.seconds.iter().collect::<Vec<_>>()
+        );
+        assert_eq!(x.rows, 500);
+    }
+}

@@ -1,0 +1,338 @@
+//! A sparse, mergeable log-linear latency histogram with a stated error bound.
+//!
+//! The bucket layout is HdrHistogram's with 7 sub-bucket bits over nanoseconds; the storage is
+//! sparse (only non-empty buckets), because rightsize keeps one histogram per pod-minute and a
+//! dense HdrHistogram of that range costs kilobytes each even when it holds three samples.
+
+use serde::{Deserialize, Serialize};
+
+/// Sub-bucket bits: each power-of-two range is split into `2^SUB_BITS` equal buckets.
+const SUB_BITS: u32 = 7;
+/// Values below this are stored exactly (one bucket per nanosecond).
+const EXACT_LIMIT: u64 = 1 << (SUB_BITS + 1);
+
+/// The largest relative error of any quantile this histogram reports, for values of at least
+/// 256 ns: a bucket `[lo, hi)` has `hi - lo <= lo / 128` and the reported value is its midpoint,
+/// so the distance to any value in the bucket is at most `lo / 256`. Below 256 ns values are
+/// exact. The issue asks for 1%; this layout guarantees 0.39%.
+pub const MAX_RELATIVE_ERROR: f64 = 1.0 / 256.0;
+
+/// One non-empty bucket: its index in the log-linear layout and how many values fell in it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+struct Bucket {
+    index: u16,
+    count: u32,
+}
+
+/// A latency histogram over nanoseconds. Counts per bucket saturate at `u32::MAX` (4.29e9 values
+/// in one bucket of one pod-minute, far beyond any real pod); the total is exact as `u64`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LatencyHistogram {
+    buckets: Vec<Bucket>,
+    total: u64,
+}
+
+/// The bucket index of a value in nanoseconds.
+fn index_of(value_ns: u64) -> u16 {
+    if value_ns < EXACT_LIMIT {
+        return value_ns as u16;
+    }
+    let exponent = 63 - value_ns.leading_zeros(); // >= SUB_BITS + 1
+    let shift = exponent - SUB_BITS;
+    let mantissa = value_ns >> shift; // in [128, 256)
+    // Largest index: (63 - 7) * 128 + 255 = 7423, which fits in u16.
+    (shift as u64 * (1 << SUB_BITS) + mantissa) as u16
+}
+
+/// The inclusive lower and exclusive upper bound of a bucket, in nanoseconds.
+fn bounds_of(index: u16) -> (u64, u64) {
+    let index = index as u64;
+    if index < EXACT_LIMIT {
+        return (index, index + 1);
+    }
+    let half = 1u64 << SUB_BITS;
+    let shift = index / half - 1;
+    let mantissa = index - shift * half;
+    let lo = mantissa << shift;
+    let width = 1u64 << shift;
+    (lo, lo.saturating_add(width))
+}
+
+impl LatencyHistogram {
+    /// An empty histogram.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Records one value in nanoseconds.
+    pub fn record(&mut self, value_ns: u64) {
+        self.record_n(value_ns, 1);
+    }
+
+    /// Records `n` occurrences of a value in nanoseconds.
+    pub fn record_n(&mut self, value_ns: u64, n: u32) {
+        let index = index_of(value_ns);
+        self.add_to_bucket(index, n);
+        self.total += u64::from(n);
+    }
+
+    fn add_to_bucket(&mut self, index: u16, n: u32) {
+        // A pod-minute holds at most a few hundred distinct buckets, so a sorted Vec is both the
+        // smallest layout and fast enough to insert into.
+        match self.buckets.binary_search_by_key(&index, |b| b.index) {
+            Ok(pos) => {
+                let b = &mut self.buckets[pos];
+                b.count = b.count.saturating_add(n);
+            }
+            Err(pos) => {
+                // Grow by a few entries at a time: a pod-minute holds tens of buckets, and
+                // doubling would leave a third of all histogram memory unused.
+                if self.buckets.len() == self.buckets.capacity() {
+                    self.buckets.reserve_exact(8.max(self.buckets.len() / 4));
+                }
+                self.buckets.insert(pos, Bucket { index, count: n });
+            }
+        }
+    }
+
+    /// Adds every value of `other` to `self`. Merging equals histogramming the union.
+    pub fn merge(&mut self, other: &LatencyHistogram) {
+        if other.buckets.is_empty() {
+            return;
+        }
+        if self.buckets.is_empty() {
+            self.buckets = other.buckets.clone();
+            self.total = other.total;
+            return;
+        }
+        let mut merged = Vec::with_capacity(self.buckets.len() + other.buckets.len());
+        let (mut i, mut j) = (0, 0);
+        let (a, b) = (&self.buckets, &other.buckets);
+        while i < a.len() && j < b.len() {
+            match a[i].index.cmp(&b[j].index) {
+                std::cmp::Ordering::Less => {
+                    merged.push(a[i]);
+                    i += 1;
+                }
+                std::cmp::Ordering::Greater => {
+                    merged.push(b[j]);
+                    j += 1;
+                }
+                std::cmp::Ordering::Equal => {
+                    merged.push(Bucket {
+                        index: a[i].index,
+                        count: a[i].count.saturating_add(b[j].count),
+                    });
+                    i += 1;
+                    j += 1;
+                }
+            }
+        }
+        merged.extend_from_slice(&a[i..]);
+        merged.extend_from_slice(&b[j..]);
+        self.buckets = merged;
+        self.total += other.total;
+    }
+
+    /// The sum of many histograms, through one dense table with 64-bit counts: linear in the
+    /// buckets handed in (pairwise merging would be quadratic), and exact for any number of rows.
+    pub fn sum<'a>(hists: impl IntoIterator<Item = &'a LatencyHistogram>) -> DenseHistogram {
+        let mut counts = vec![0u64; usize::from(index_of(u64::MAX)) + 1];
+        let mut total = 0u64;
+        for h in hists {
+            for b in &h.buckets {
+                counts[usize::from(b.index)] += u64::from(b.count);
+            }
+            total += h.total;
+        }
+        DenseHistogram { counts, total }
+    }
+
+    /// How many values were recorded.
+    pub fn count(&self) -> u64 {
+        self.total
+    }
+
+    /// True when nothing was recorded.
+    pub fn is_empty(&self) -> bool {
+        self.total == 0
+    }
+
+    /// The number of non-empty buckets (a measure of memory use).
+    pub fn bucket_count(&self) -> usize {
+        self.buckets.len()
+    }
+
+    /// The value at quantile `q` (0..=1) in nanoseconds, by the nearest-rank definition: the
+    /// smallest recorded value such that at least `q * count` values are at or below it, reported
+    /// as the midpoint of its bucket (error at most [`MAX_RELATIVE_ERROR`]). `None` when empty.
+    pub fn quantile_ns(&self, q: f64) -> Option<f64> {
+        if self.total == 0 {
+            return None;
+        }
+        let q = if q.is_nan() { 0.5 } else { q.clamp(0.0, 1.0) };
+        let rank = ((q * self.total as f64).ceil() as u64).clamp(1, self.total);
+        let mut seen = 0u64;
+        for b in &self.buckets {
+            seen += u64::from(b.count);
+            if seen >= rank {
+                return Some(Self::representative(b.index));
+            }
+        }
+        // Saturated bucket counts can make the sum fall short of the total; the last bucket then
+        // holds the rank.
+        self.buckets.last().map(|b| Self::representative(b.index))
+    }
+
+    /// The value at quantile `q` in milliseconds.
+    pub fn quantile_ms(&self, q: f64) -> Option<f64> {
+        self.quantile_ns(q).map(|ns| ns / 1e6)
+    }
+
+    /// How many recorded values are at or below `threshold_ns`, counting a bucket that straddles
+    /// the threshold as below when its midpoint is.
+    pub fn count_at_or_below(&self, threshold_ns: u64) -> u64 {
+        self.buckets
+            .iter()
+            .take_while(|b| Self::representative(b.index) <= threshold_ns as f64)
+            .map(|b| u64::from(b.count))
+            .sum()
+    }
+
+    /// The largest recorded value's bucket midpoint in nanoseconds.
+    pub fn max_ns(&self) -> Option<f64> {
+        self.buckets.last().map(|b| Self::representative(b.index))
+    }
+
+    /// Iterates over non-empty buckets as `(lower_ns, upper_ns_exclusive, count)`, ascending.
+    pub fn iter_buckets(&self) -> impl Iterator<Item = (u64, u64, u64)> + '_ {
+        self.buckets.iter().map(|b| {
+            let (lo, hi) = bounds_of(b.index);
+            (lo, hi, u64::from(b.count))
+        })
+    }
+
+    fn representative(index: u16) -> f64 {
+        let (lo, hi) = bounds_of(index);
+        if hi - lo == 1 {
+            lo as f64
+        } else {
+            (lo as f64 + hi as f64) / 2.0
+        }
+    }
+}
+
+/// A histogram with the same layout held densely with 64-bit counts: the sum of a whole week.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DenseHistogram {
+    counts: Vec<u64>,
+    total: u64,
+}
+
+impl DenseHistogram {
+    /// How many values it holds.
+    pub fn count(&self) -> u64 {
+        self.total
+    }
+
+    /// The nearest-rank quantile in nanoseconds, as [`LatencyHistogram::quantile_ns`].
+    pub fn quantile_ns(&self, q: f64) -> Option<f64> {
+        if self.total == 0 {
+            return None;
+        }
+        let q = if q.is_nan() { 0.5 } else { q.clamp(0.0, 1.0) };
+        let rank = ((q * self.total as f64).ceil() as u64).clamp(1, self.total);
+        let mut seen = 0u64;
+        for (i, c) in self.counts.iter().enumerate() {
+            seen += c;
+            if *c > 0 && seen >= rank {
+                return Some(LatencyHistogram::representative(i as u16));
+            }
+        }
+        None
+    }
+
+    /// The quantile in milliseconds.
+    pub fn quantile_ms(&self, q: f64) -> Option<f64> {
+        self.quantile_ns(q).map(|ns| ns / 1e6)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn exact_quantile(sorted: &[u64], q: f64) -> u64 {
+        let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+        sorted[rank - 1]
+    }
+
+    #[test]
+    fn layout_is_contiguous_and_monotone() {
+        let mut prev_hi = 0;
+        for index in 0..=index_of(u64::MAX) {
+            let (lo, hi) = bounds_of(index);
+            assert_eq!(lo, prev_hi, "gap before bucket {index}");
+            assert!(hi > lo);
+            assert_eq!(index_of(lo), index);
+            assert_eq!(index_of(hi - 1), index);
+            prev_hi = hi;
+            if hi == u64::MAX {
+                break;
+            }
+        }
+    }
+
+    #[test]
+    fn small_values_are_exact() {
+        let mut h = LatencyHistogram::new();
+        for v in [0, 1, 17, 255] {
+            h.record(v);
+        }
+        assert_eq!(h.quantile_ns(0.0), Some(0.0));
+        assert_eq!(h.quantile_ns(0.5), Some(1.0));
+        assert_eq!(h.quantile_ns(0.75), Some(17.0));
+        assert_eq!(h.quantile_ns(1.0), Some(255.0));
+    }
+
+    #[test]
+    fn empty_has_no_quantile() {
+        assert_eq!(LatencyHistogram::new().quantile_ns(0.99), None);
+    }
+
+    proptest! {
+        #[test]
+        fn quantiles_stay_within_the_stated_error(
+            values in prop::collection::vec(1_000u64..60_000_000_000, 1..2000),
+            q in 0.0f64..=1.0,
+        ) {
+            let mut h = LatencyHistogram::new();
+            for &v in &values { h.record(v); }
+            let mut sorted = values.clone();
+            sorted.sort_unstable();
+            let exact = exact_quantile(&sorted, q) as f64;
+            let got = h.quantile_ns(q).expect("non-empty");
+            let rel = (got - exact).abs() / exact;
+            prop_assert!(rel <= MAX_RELATIVE_ERROR, "q={q} exact={exact} got={got} rel={rel}");
+        }
+
+        #[test]
+        fn merging_equals_histogramming_the_union(
+            a in prop::collection::vec(0u64..u64::MAX / 2, 0..300),
+            b in prop::collection::vec(0u64..u64::MAX / 2, 0..300),
+        ) {
+            let mut ha = LatencyHistogram::new();
+            let mut hb = LatencyHistogram::new();
+            let mut hu = LatencyHistogram::new();
+            for &v in &a { ha.record(v); hu.record(v); }
+            for &v in &b { hb.record(v); hu.record(v); }
+            let summed = LatencyHistogram::sum([&ha, &hb]);
+            ha.merge(&hb);
+            prop_assert_eq!(&ha, &hu);
+            for q in [0.0, 0.5, 0.9, 0.99, 1.0] {
+                prop_assert_eq!(summed.quantile_ns(q), hu.quantile_ns(q));
+            }
+        }
+    }
+}

@@ -1,0 +1,629 @@
+//! Delimited text and JSON Lines: the stream is cut into chunks at line boundaries on the calling
+//! thread (which also decompresses), and worker threads parse chunks into partial aggregates
+//! that merge exactly at the end. No global order is needed.
+
+use std::borrow::Cow;
+use std::io::Read;
+use std::sync::{Mutex, mpsc};
+
+use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
+
+use super::aggregate::{Aggregator, FieldValue, RowInterpreter};
+use super::diagnostics::{BadReason, BadRows, Diagnostics, Location};
+use super::schema::{ColumnMap, Role};
+use super::source::{InputFormat, sniff_format};
+use super::{IngestConfig, IngestError, Progress};
+
+/// A run of whole lines and the 1-based number of its first line.
+struct Chunk {
+    data: Vec<u8>,
+    first_line: u64,
+}
+
+/// How the workers read a line.
+enum Layout {
+    Delimited { delimiter: u8, map: ColumnMap },
+    Json { keys: [Option<String>; 4] },
+}
+
+/// Reads `need` more bytes into `buf` unless the stream ends first; returns true at the end.
+fn fill(reader: &mut impl Read, buf: &mut Vec<u8>, need: usize) -> std::io::Result<bool> {
+    let want = need.saturating_sub(buf.len()) as u64;
+    if want == 0 {
+        return Ok(false);
+    }
+    let got = reader.by_ref().take(want).read_to_end(buf)?;
+    Ok((got as u64) < want)
+}
+
+/// Splits one delimited line into fields, honouring RFC 4180 quotes (a quote opens only at the
+/// start of a field; `""` inside quotes is one quote).
+fn split_quoted(line: &[u8], delimiter: u8, out: &mut Vec<Vec<u8>>) {
+    out.clear();
+    let mut field = Vec::new();
+    let mut in_quotes = false;
+    let mut i = 0;
+    while i < line.len() {
+        let b = line[i];
+        if in_quotes {
+            if b == b'"' {
+                if line.get(i + 1) == Some(&b'"') {
+                    field.push(b'"');
+                    i += 1;
+                } else {
+                    in_quotes = false;
+                }
+            } else {
+                field.push(b);
+            }
+        } else if b == b'"' && field.is_empty() {
+            in_quotes = true;
+        } else if b == delimiter {
+            out.push(std::mem::take(&mut field));
+        } else {
+            field.push(b);
+        }
+        i += 1;
+    }
+    out.push(field);
+}
+
+/// Reads the header line of delimited text into column names.
+fn header_names(line: &[u8], delimiter: u8) -> Vec<String> {
+    let mut fields = Vec::new();
+    split_quoted(line, delimiter, &mut fields);
+    fields
+        .iter()
+        .map(|f| String::from_utf8_lossy(f).trim().to_string())
+        .collect()
+}
+
+/// Counts a line that failed to parse: as binary junk when it holds NUL bytes or invalid UTF-8
+/// (checked only on failure, so clean input never pays for it), else as `otherwise` says.
+fn reject(
+    agg: &mut Aggregator,
+    line: &[u8],
+    at: Location,
+    otherwise: impl FnOnce(&mut Aggregator),
+) {
+    if is_junk(line) {
+        agg.bad.record(at, BadReason::BinaryJunk, None, Some(line));
+    } else {
+        otherwise(agg);
+    }
+}
+
+/// NUL bytes or invalid UTF-8: not text.
+fn is_junk(line: &[u8]) -> bool {
+    memchr::memchr(0, line).is_some() || std::str::from_utf8(line).is_err()
+}
+
+fn strip_cr(line: &[u8]) -> &[u8] {
+    line.strip_suffix(b"\r").unwrap_or(line)
+}
+
+struct Worker<'a> {
+    layout: &'a Layout,
+    interp: &'a RowInterpreter,
+    file: u32,
+    max_line_bytes: usize,
+    agg: Aggregator,
+    ranges: Vec<(usize, usize)>,
+    quoted: Vec<Vec<u8>>,
+}
+
+impl Worker<'_> {
+    fn process(&mut self, chunk: &Chunk) -> u64 {
+        let data = &chunk.data;
+        let before = self.agg.accepted() + self.agg.bad.total();
+        let mut line_no = chunk.first_line;
+        let mut start = 0;
+        while start < data.len() {
+            let end = memchr::memchr(b'\n', &data[start..]).map_or(data.len(), |p| start + p);
+            let line = strip_cr(&data[start..end]);
+            start = end + 1;
+            let at = Location {
+                file: self.file,
+                line: line_no,
+            };
+            line_no += 1;
+            self.line(line, at);
+        }
+        self.agg.accepted() + self.agg.bad.total() - before
+    }
+
+    fn line(&mut self, line: &[u8], at: Location) {
+        if line.iter().all(|b| b.is_ascii_whitespace()) {
+            return;
+        }
+        if line.len() > self.max_line_bytes {
+            self.agg.bad.record(at, BadReason::LineTooLong, None, None);
+            return;
+        }
+        match self.layout {
+            Layout::Delimited { delimiter, map } => self.delimited(line, at, *delimiter, map),
+            Layout::Json { keys } => self.json(line, at, keys),
+        }
+    }
+
+    fn delimited(&mut self, line: &[u8], at: Location, delimiter: u8, map: &ColumnMap) {
+        let values = if memchr::memchr(b'"', line).is_none() {
+            // Fast path: no quotes, so fields are the spans between delimiters. Only as many
+            // fields as the roles need are cut.
+            let need = map.max_index() + 1;
+            self.ranges.clear();
+            let mut s = 0;
+            for pos in memchr::memchr_iter(delimiter, line) {
+                self.ranges.push((s, pos));
+                s = pos + 1;
+                if self.ranges.len() == need {
+                    break;
+                }
+            }
+            if self.ranges.len() < need {
+                self.ranges.push((s, line.len()));
+            }
+            let ranges = &self.ranges;
+            role_values(map, |i| {
+                ranges
+                    .get(i)
+                    .map_or(FieldValue::Missing, |&(a, b)| FieldValue::Text(&line[a..b]))
+            })
+        } else {
+            split_quoted(line, delimiter, &mut self.quoted);
+            let quoted = &self.quoted;
+            role_values(map, |i| {
+                quoted
+                    .get(i)
+                    .map_or(FieldValue::Missing, |f| FieldValue::Text(f))
+            })
+        };
+        match self.interp.interpret(&values, map.pod.is_some()) {
+            Ok(row) => self.agg.push_row(&row),
+            Err(r) => {
+                let interp = self.interp;
+                reject(&mut self.agg, line, at, |agg| {
+                    interp.record(agg, at, &values, r);
+                });
+            }
+        }
+    }
+
+    fn json(&mut self, line: &[u8], at: Location, keys: &[Option<String>; 4]) {
+        let trimmed = line.trim_ascii_start();
+        let parsed = if trimmed.first() == Some(&b'{') {
+            let mut de = serde_json::Deserializer::from_slice(trimmed);
+            RowSeed { keys }
+                .deserialize(&mut de)
+                .and_then(|row| de.end().map(|()| row))
+                .ok()
+        } else {
+            None
+        };
+        let Some(row) = parsed else {
+            reject(&mut self.agg, line, at, |agg| {
+                agg.bad.record(at, BadReason::BrokenJson, None, Some(line));
+            });
+            return;
+        };
+        let [ts, lat, status, pod] = &row.0;
+        let values = [ts.field(), lat.field(), status.field(), pod.field()];
+        match self.interp.interpret(&values, keys[3].is_some()) {
+            Ok(row) => self.agg.push_row(&row),
+            Err(r) => self.interp.record(&mut self.agg, at, &values, r),
+        }
+    }
+}
+
+/// The four role fields of a delimited row, by column index.
+fn role_values<'a>(map: &ColumnMap, get: impl Fn(usize) -> FieldValue<'a>) -> [FieldValue<'a>; 4] {
+    [
+        get(map.timestamp),
+        get(map.latency),
+        map.status.map_or(FieldValue::Missing, &get),
+        map.pod.map_or(FieldValue::Missing, &get),
+    ]
+}
+
+/// A JSON value as far as rightsize cares: scalars, or `Missing` for null and nested values.
+#[derive(Debug, Default)]
+enum JsonVal<'de> {
+    #[default]
+    Missing,
+    Str(Cow<'de, str>),
+    Int(i64),
+    UInt(u64),
+    Float(f64),
+    Bool(bool),
+}
+
+impl JsonVal<'_> {
+    fn field(&self) -> FieldValue<'_> {
+        match self {
+            JsonVal::Missing => FieldValue::Missing,
+            JsonVal::Str(s) => FieldValue::Text(s.as_bytes()),
+            JsonVal::Int(i) => FieldValue::Int(*i),
+            JsonVal::UInt(u) => FieldValue::UInt(*u),
+            JsonVal::Float(f) => FieldValue::Float(*f),
+            JsonVal::Bool(b) => FieldValue::Bool(*b),
+        }
+    }
+}
+
+struct ValVisitor;
+
+impl<'de> Visitor<'de> for ValVisitor {
+    type Value = JsonVal<'de>;
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(JsonVal::Str(Cow::Borrowed(v)))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(JsonVal::Str(Cow::Owned(v.to_string())))
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+        Ok(JsonVal::Str(Cow::Owned(v)))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(JsonVal::Int(v))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(JsonVal::UInt(v))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(JsonVal::Float(v))
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(JsonVal::Bool(v))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(JsonVal::Missing)
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(JsonVal::Missing)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(JsonVal::Missing)
+    }
+    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(JsonVal::Missing)
+    }
+}
+
+impl<'de> de::Deserialize<'de> for JsonVal<'de> {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(ValVisitor)
+    }
+}
+
+/// Matches an object key against the four role keys without allocating.
+struct KeySeed<'k> {
+    keys: &'k [Option<String>; 4],
+}
+
+impl<'de> DeserializeSeed<'de> for KeySeed<'_> {
+    type Value = Option<usize>;
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for KeySeed<'_> {
+    type Value = Option<usize>;
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("an object key")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(self
+            .keys
+            .iter()
+            .position(|k| k.as_deref().is_some_and(|k| k.eq_ignore_ascii_case(v))))
+    }
+}
+
+/// The four role values of one JSON object.
+struct JsonRow<'de>([JsonVal<'de>; 4]);
+
+struct RowSeed<'k> {
+    keys: &'k [Option<String>; 4],
+}
+
+impl<'de> DeserializeSeed<'de> for RowSeed<'_> {
+    type Value = JsonRow<'de>;
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for RowSeed<'_> {
+    type Value = JsonRow<'de>;
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut row = JsonRow(Default::default());
+        while let Some(slot) = map.next_key_seed(KeySeed { keys: self.keys })? {
+            match slot {
+                Some(i) => row.0[i] = map.next_value()?,
+                None => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(row)
+    }
+}
+
+/// The keys of the first line that parses as a JSON object, in order.
+fn first_object_keys(head: &[u8]) -> Option<Vec<String>> {
+    head.split(|b| *b == b'\n')
+        .take(1000)
+        .find_map(|line| {
+            serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(strip_cr(line))
+                .ok()
+        })
+        .map(|m| m.keys().cloned().collect())
+}
+
+/// Builds the interpreter for a resolved layout.
+fn interpreter(map: &ColumnMap, cfg: &IngestConfig) -> RowInterpreter {
+    let name = |i: Option<usize>, role: Role| {
+        i.map_or_else(|| role.name().to_string(), |i| map.name(i).to_string())
+    };
+    RowInterpreter {
+        timestamps: cfg.timestamps.clone(),
+        latency_unit: map.latency_unit(cfg.latency_unit),
+        status_convention: map.status_convention(),
+        column_names: [
+            name(Some(map.timestamp), Role::Timestamp),
+            name(Some(map.latency), Role::Latency),
+            name(map.status, Role::Status),
+            name(map.pod, Role::Pod),
+        ],
+    }
+}
+
+/// Notes what the layout leaves out, once per ingestion.
+fn note_layout(map: &ColumnMap, file: &str, diag: &mut Diagnostics) {
+    diag.note_ignored(&map.ignored());
+    if map.status.is_none() {
+        diag.warn(format!(
+            "{file}: no status column (looked for {}): every row counts as ok",
+            Role::Status.known_names().join(", ")
+        ));
+    }
+    if map.pod.is_none() {
+        diag.warn(format!(
+            "{file}: no pod column (looked for {}): every row belongs to pod 'unknown'",
+            Role::Pod.known_names().join(", ")
+        ));
+    }
+}
+
+/// Ingests one text input (already decompressed) into `agg`, on `cfg.threads` worker threads.
+/// `file` indexes `diag.files`. Returns the format found.
+pub fn ingest_text<R: Read + Send>(
+    mut reader: R,
+    file: u32,
+    cfg: &IngestConfig,
+    agg: &mut Aggregator,
+    diag: &mut Diagnostics,
+    progress: &dyn Progress,
+) -> Result<InputFormat, IngestError> {
+    let file_name = diag
+        .files
+        .get(file as usize)
+        .cloned()
+        .unwrap_or_else(|| "?".into());
+    let io_err = |source| IngestError::Io {
+        file: file_name.clone(),
+        source,
+    };
+    let chunk_bytes = cfg.chunk_bytes.max(cfg.max_line_bytes + 1);
+    let mut buf = Vec::with_capacity(chunk_bytes);
+    let mut eof = fill(&mut reader, &mut buf, chunk_bytes).map_err(io_err)?;
+    if buf.starts_with(b"\xef\xbb\xbf") {
+        buf.drain(..3);
+    }
+    if buf.iter().all(|b| b.is_ascii_whitespace()) {
+        return Err(IngestError::Empty { file: file_name });
+    }
+    let format = sniff_format(&buf);
+    let (layout, map, first_line) = match format {
+        InputFormat::Parquet => {
+            return Err(IngestError::Unsupported {
+                file: file_name,
+                what: "Parquet handed to the text reader".into(),
+            });
+        }
+        InputFormat::JsonLines => {
+            let keys = first_object_keys(&buf).ok_or_else(|| IngestError::NoJsonObject {
+                file: file_name.clone(),
+            })?;
+            let map =
+                ColumnMap::resolve(&keys, &cfg.columns).map_err(|source| IngestError::Columns {
+                    file: file_name.clone(),
+                    source,
+                })?;
+            let key = |i: Option<usize>| i.map(|i| map.name(i).to_string());
+            let layout = Layout::Json {
+                keys: [
+                    key(Some(map.timestamp)),
+                    key(Some(map.latency)),
+                    key(map.status),
+                    key(map.pod),
+                ],
+            };
+            (layout, map, 1)
+        }
+        InputFormat::Delimited(delimiter) => {
+            let Some(end) = memchr::memchr(b'\n', &buf) else {
+                if buf.len() > cfg.max_line_bytes {
+                    return Err(IngestError::Unsupported {
+                        file: file_name,
+                        what: "the first line is longer than the line limit: is this text?".into(),
+                    });
+                }
+                return Err(IngestError::HeaderOnly { file: file_name });
+            };
+            let names = header_names(strip_cr(&buf[..end]), delimiter);
+            if let Some(first) = names.first()
+                && super::timestamp::parse_timestamp(first.as_bytes(), &cfg.timestamps).is_some()
+            {
+                return Err(IngestError::NoHeader {
+                    file: file_name,
+                    line: String::from_utf8_lossy(strip_cr(&buf[..end])).into_owned(),
+                });
+            }
+            let map = ColumnMap::resolve(&names, &cfg.columns).map_err(|source| {
+                IngestError::Columns {
+                    file: file_name.clone(),
+                    source,
+                }
+            })?;
+            buf.drain(..=end);
+            (
+                Layout::Delimited {
+                    delimiter,
+                    map: map.clone(),
+                },
+                map,
+                2,
+            )
+        }
+    };
+    note_layout(&map, &file_name, diag);
+    let interp = interpreter(&map, cfg);
+    let threads = cfg.threads.max(1);
+    let (tx, rx) = mpsc::sync_channel::<Chunk>(threads * 2);
+    let rx = Mutex::new(rx);
+    let mut reader_bad = BadRows::default();
+    let rows_before = agg.accepted() + agg.bad.total();
+
+    let partials = std::thread::scope(|scope| -> Result<Vec<Aggregator>, IngestError> {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                let rx = &rx;
+                let layout = &layout;
+                let interp = &interp;
+                scope.spawn(move || {
+                    let mut w = Worker {
+                        layout,
+                        interp,
+                        file,
+                        max_line_bytes: cfg.max_line_bytes,
+                        agg: Aggregator::new(),
+                        ranges: Vec::new(),
+                        quoted: Vec::new(),
+                    };
+                    loop {
+                        let next = match rx.lock() {
+                            Ok(guard) => guard.recv(),
+                            Err(_) => break,
+                        };
+                        let Ok(chunk) = next else { break };
+                        let rows = w.process(&chunk);
+                        progress.rows(rows);
+                    }
+                    w.agg
+                })
+            })
+            .collect();
+
+        let mut line_no = first_line;
+        let send_result = (|| -> Result<(), IngestError> {
+            loop {
+                if !eof {
+                    eof = fill(&mut reader, &mut buf, chunk_bytes).map_err(io_err)?;
+                }
+                if buf.is_empty() {
+                    return Ok(());
+                }
+                let cut = if eof {
+                    Some(buf.len())
+                } else {
+                    memchr::memrchr(b'\n', &buf).map(|p| p + 1)
+                };
+                let Some(cut) = cut else {
+                    // A full buffer without a newline: one line longer than a chunk. Count it
+                    // and skip to the next newline without holding it.
+                    reader_bad.record(
+                        Location {
+                            file,
+                            line: line_no,
+                        },
+                        BadReason::LineTooLong,
+                        None,
+                        None,
+                    );
+                    line_no += 1;
+                    loop {
+                        buf.clear();
+                        eof = fill(&mut reader, &mut buf, chunk_bytes).map_err(io_err)?;
+                        if let Some(p) = memchr::memchr(b'\n', &buf) {
+                            buf.drain(..=p);
+                            break;
+                        }
+                        if eof {
+                            buf.clear();
+                            break;
+                        }
+                    }
+                    continue;
+                };
+                let rest = buf.split_off(cut);
+                let lines = memchr::memchr_iter(b'\n', &buf).count() as u64;
+                let data = std::mem::replace(&mut buf, rest);
+                let next_first = line_no + lines + u64::from(!data.ends_with(b"\n"));
+                if tx
+                    .send(Chunk {
+                        data,
+                        first_line: line_no,
+                    })
+                    .is_err()
+                {
+                    return Err(IngestError::Internal(
+                        "a parsing thread stopped early".into(),
+                    ));
+                }
+                line_no = next_first;
+                buf.reserve(chunk_bytes.saturating_sub(buf.capacity()));
+            }
+        })();
+        drop(tx);
+        let mut partials = Vec::with_capacity(threads);
+        for h in handles {
+            partials.push(
+                h.join()
+                    .map_err(|_| IngestError::Internal("a parsing thread panicked".into()))?,
+            );
+        }
+        send_result?;
+        Ok(partials)
+    })?;
+    for p in partials {
+        agg.merge(p);
+    }
+    agg.bad.merge(reader_bad);
+    if agg.accepted() + agg.bad.total() == rows_before {
+        return Err(IngestError::HeaderOnly { file: file_name });
+    }
+    Ok(format)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoted_fields() {
+        let mut out = Vec::new();
+        split_quoted(br#"a,"b,c","say ""hi""",,x"#, b',', &mut out);
+        let got: Vec<&[u8]> = out.iter().map(Vec::as_slice).collect();
+        assert_eq!(got, vec![&b"a"[..], b"b,c", br#"say "hi""#, b"", b"x"]);
+    }
+}

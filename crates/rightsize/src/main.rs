@@ -1,0 +1,63 @@
+//! The `rightsize` command: flags, files, progress bars and exit codes around rightsize-core.
+//! Exit codes: 0 ok, 1 a check failed, 2 bad usage, bad input or I/O.
+
+mod cmd_generate;
+mod cmd_ingest;
+mod inputs;
+mod output;
+mod progress;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Cut off-peak serving cost without breaching the p99 SLO.
+///
+/// rightsize reads a week of request-level telemetry (timestamp, latency, status, pod), models
+/// the service's capacity, and proposes the cheapest autoscaling that keeps p99 under the SLO.
+#[derive(Debug, Parser)]
+#[command(name = "rightsize", version, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Read request telemetry and print what it holds: rows, bad rows, span, pods, rates,
+    /// status classes and latency percentiles.
+    ///
+    /// Accepts CSV, TSV, JSON Lines and Parquet, plain or gzip/zstd-compressed (detected from
+    /// the bytes), as files, directories, globs or - for stdin. Columns are found by name; see
+    /// docs/telemetry.md for the names, timestamp forms and status conventions.
+    Ingest(cmd_ingest::IngestArgs),
+    /// Write synthetic request telemetry: a diurnal week of sampled rows with Poisson arrivals,
+    /// named pods and a load-dependent latency. Deterministic for a seed; for tests and
+    /// benchmarks.
+    Generate(cmd_generate::GenerateArgs),
+}
+
+/// A check that ran and failed (an SLO threshold, no feasible configuration): exit code 1.
+/// Every other error is bad usage, bad input or I/O: exit code 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct CheckFailed(pub String);
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Ingest(args) => cmd_ingest::run(args),
+        Command::Generate(args) => cmd_generate::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            if e.downcast_ref::<CheckFailed>().is_some() {
+                ExitCode::from(1)
+            } else {
+                ExitCode::from(2)
+            }
+        }
+    }
+}
