@@ -215,17 +215,7 @@ where
         file: file_name.clone(),
         source,
     })?;
-    diag.note_ignored(&map.ignored());
-    if map.status.is_none() {
-        diag.warn(format!(
-            "{file_name}: no status column: every row counts as ok"
-        ));
-    }
-    if map.pod.is_none() {
-        diag.warn(format!(
-            "{file_name}: no pod column: every row belongs to pod 'unknown'"
-        ));
-    }
+    diag.note_layout(&map, &file_name);
     let metadata = builder.metadata().clone();
     let total_rows: i64 = metadata.row_groups().iter().map(|g| g.num_rows()).sum();
     if total_rows == 0 {
@@ -244,17 +234,7 @@ where
         (Role::Status, map.status),
         (Role::Pod, map.pod),
     ];
-    let interp = RowInterpreter {
-        timestamps: cfg.timestamps.clone(),
-        latency_unit: map.latency_unit(cfg.latency_unit),
-        status_convention: map.status_convention(),
-        column_names: [
-            map.name(map.timestamp).to_string(),
-            map.name(map.latency).to_string(),
-            map.status.map_or("status", |i| map.name(i)).to_string(),
-            map.pod.map_or("pod", |i| map.name(i)).to_string(),
-        ],
-    };
+    let interp = RowInterpreter::for_layout(&map, cfg);
     let threads = cfg.threads.max(1).min(metadata.num_row_groups().max(1));
     drop(builder);
 

@@ -7,9 +7,10 @@ use std::borrow::Cow;
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 
+use super::IngestConfig;
 use super::diagnostics::{BadReason, BadRows, Diagnostics, Location};
 use super::histogram::LatencyHistogram;
-use super::schema::{LatencyError, LatencyUnit, latency_to_ns, parse_latency};
+use super::schema::{ColumnMap, LatencyError, LatencyUnit, Role, latency_to_ns, parse_latency};
 use super::status::{StatusClass, StatusConvention, classify_number, classify_text};
 use super::timestamp::{TimestampRules, epoch_int_to_ns, epoch_to_ns, parse_timestamp};
 
@@ -391,6 +392,24 @@ pub struct Rejection {
 }
 
 impl RowInterpreter {
+    /// The interpreter for a resolved column layout under an ingestion config.
+    pub fn for_layout(map: &ColumnMap, cfg: &IngestConfig) -> Self {
+        let name = |i: Option<usize>, role: Role| {
+            i.map_or_else(|| role.name().to_string(), |i| map.name(i).to_string())
+        };
+        RowInterpreter {
+            timestamps: cfg.timestamps.clone(),
+            latency_unit: map.latency_unit(cfg.latency_unit),
+            status_convention: map.status_convention(),
+            column_names: [
+                name(Some(map.timestamp), Role::Timestamp),
+                name(Some(map.latency), Role::Latency),
+                name(map.status, Role::Status),
+                name(map.pod, Role::Pod),
+            ],
+        }
+    }
+
     /// Interprets the four fields of a row.
     pub fn interpret<'a>(
         &self,

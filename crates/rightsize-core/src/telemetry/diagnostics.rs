@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use super::schema::{ColumnMap, Role};
+
 /// How many located examples of bad rows are kept.
 pub const MAX_EXAMPLES: usize = 5;
 /// How many distinct free-string status values are counted by value before the rest are lumped.
@@ -253,6 +255,24 @@ impl Diagnostics {
             if !self.ignored_columns.iter().any(|i| i == c) {
                 self.ignored_columns.push(c.clone());
             }
+        }
+    }
+
+    /// Notes what a file's column layout leaves out: ignored columns, and a warning for a
+    /// missing status or pod column.
+    pub fn note_layout(&mut self, map: &ColumnMap, file: &str) {
+        self.note_ignored(&map.ignored());
+        if map.status.is_none() {
+            self.warn(format!(
+                "{file}: no status column (looked for {}): every row counts as ok",
+                Role::Status.known_names().join(", ")
+            ));
+        }
+        if map.pod.is_none() {
+            self.warn(format!(
+                "{file}: no pod column (looked for {}): every row belongs to pod 'unknown'",
+                Role::Pod.known_names().join(", ")
+            ));
         }
     }
 

@@ -167,21 +167,11 @@ impl LatencyHistogram {
     /// smallest recorded value such that at least `q * count` values are at or below it, reported
     /// as the midpoint of its bucket (error at most [`MAX_RELATIVE_ERROR`]). `None` when empty.
     pub fn quantile_ns(&self, q: f64) -> Option<f64> {
-        if self.total == 0 {
-            return None;
-        }
-        let q = if q.is_nan() { 0.5 } else { q.clamp(0.0, 1.0) };
-        let rank = ((q * self.total as f64).ceil() as u64).clamp(1, self.total);
-        let mut seen = 0u64;
-        for b in &self.buckets {
-            seen += u64::from(b.count);
-            if seen >= rank {
-                return Some(Self::representative(b.index));
-            }
-        }
-        // Saturated bucket counts can make the sum fall short of the total; the last bucket then
-        // holds the rank.
-        self.buckets.last().map(|b| Self::representative(b.index))
+        nearest_rank(
+            self.buckets.iter().map(|b| (b.index, u64::from(b.count))),
+            self.total,
+            q,
+        )
     }
 
     /// The value at quantile `q` in milliseconds.
@@ -222,6 +212,27 @@ impl LatencyHistogram {
     }
 }
 
+/// The nearest-rank quantile over non-empty buckets `(index, count)` in ascending order: the
+/// midpoint of the bucket holding the `ceil(q * total)`-th value. Saturated counts can make the
+/// buckets sum short of `total`; the last bucket then holds the rank.
+fn nearest_rank(buckets: impl Iterator<Item = (u16, u64)>, total: u64, q: f64) -> Option<f64> {
+    if total == 0 {
+        return None;
+    }
+    let q = if q.is_nan() { 0.5 } else { q.clamp(0.0, 1.0) };
+    let rank = ((q * total as f64).ceil() as u64).clamp(1, total);
+    let mut seen = 0u64;
+    let mut last = None;
+    for (index, count) in buckets {
+        seen += count;
+        last = Some(index);
+        if seen >= rank {
+            break;
+        }
+    }
+    last.map(LatencyHistogram::representative)
+}
+
 /// A histogram with the same layout held densely with 64-bit counts: the sum of a whole week.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DenseHistogram {
@@ -237,19 +248,15 @@ impl DenseHistogram {
 
     /// The nearest-rank quantile in nanoseconds, as [`LatencyHistogram::quantile_ns`].
     pub fn quantile_ns(&self, q: f64) -> Option<f64> {
-        if self.total == 0 {
-            return None;
-        }
-        let q = if q.is_nan() { 0.5 } else { q.clamp(0.0, 1.0) };
-        let rank = ((q * self.total as f64).ceil() as u64).clamp(1, self.total);
-        let mut seen = 0u64;
-        for (i, c) in self.counts.iter().enumerate() {
-            seen += c;
-            if *c > 0 && seen >= rank {
-                return Some(LatencyHistogram::representative(i as u16));
-            }
-        }
-        None
+        nearest_rank(
+            self.counts
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| **c > 0)
+                .map(|(i, c)| (i as u16, *c)),
+            self.total,
+            q,
+        )
     }
 
     /// The quantile in milliseconds.

@@ -10,7 +10,7 @@ use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 
 use super::aggregate::{Aggregator, FieldValue, RowInterpreter};
 use super::diagnostics::{BadReason, BadRows, Diagnostics, Location};
-use super::schema::{ColumnMap, Role};
+use super::schema::ColumnMap;
 use super::source::{InputFormat, sniff_format};
 use super::{IngestConfig, IngestError, Progress};
 
@@ -369,41 +369,6 @@ fn first_object_keys(head: &[u8]) -> Option<Vec<String>> {
         .map(|m| m.keys().cloned().collect())
 }
 
-/// Builds the interpreter for a resolved layout.
-fn interpreter(map: &ColumnMap, cfg: &IngestConfig) -> RowInterpreter {
-    let name = |i: Option<usize>, role: Role| {
-        i.map_or_else(|| role.name().to_string(), |i| map.name(i).to_string())
-    };
-    RowInterpreter {
-        timestamps: cfg.timestamps.clone(),
-        latency_unit: map.latency_unit(cfg.latency_unit),
-        status_convention: map.status_convention(),
-        column_names: [
-            name(Some(map.timestamp), Role::Timestamp),
-            name(Some(map.latency), Role::Latency),
-            name(map.status, Role::Status),
-            name(map.pod, Role::Pod),
-        ],
-    }
-}
-
-/// Notes what the layout leaves out, once per ingestion.
-fn note_layout(map: &ColumnMap, file: &str, diag: &mut Diagnostics) {
-    diag.note_ignored(&map.ignored());
-    if map.status.is_none() {
-        diag.warn(format!(
-            "{file}: no status column (looked for {}): every row counts as ok",
-            Role::Status.known_names().join(", ")
-        ));
-    }
-    if map.pod.is_none() {
-        diag.warn(format!(
-            "{file}: no pod column (looked for {}): every row belongs to pod 'unknown'",
-            Role::Pod.known_names().join(", ")
-        ));
-    }
-}
-
 /// Ingests one text input (already decompressed) into `agg`, on `cfg.threads` worker threads.
 /// `file` indexes `diag.files`. Returns the format found.
 pub fn ingest_text<R: Read + Send>(
@@ -496,8 +461,8 @@ pub fn ingest_text<R: Read + Send>(
             )
         }
     };
-    note_layout(&map, &file_name, diag);
-    let interp = interpreter(&map, cfg);
+    diag.note_layout(&map, &file_name);
+    let interp = RowInterpreter::for_layout(&map, cfg);
     let threads = cfg.threads.max(1);
     let (tx, rx) = mpsc::sync_channel::<Chunk>(threads * 2);
     let rx = Mutex::new(rx);
