@@ -31,7 +31,7 @@ use parquet::file::properties::WriterProperties;
 use parquet::file::reader::ChunkReader;
 
 use rightsize_core::telemetry::generate::{GenRow, StatusStyle, TimestampStyle, grpc_name};
-use rightsize_core::telemetry::timestamp::naive_ns_to_utc;
+use rightsize_core::telemetry::timestamp::{HourCache, naive_ns_to_utc};
 use rightsize_core::telemetry::{
     Aggregator, ColumnMap, Diagnostics, FieldValue, IngestConfig, IngestError, Location, Progress,
     Role, RowInterpreter, TimestampRules,
@@ -240,6 +240,7 @@ where
 
     let read_groups = |groups: Vec<usize>| -> Result<Aggregator, IngestError> {
         let mut part = Aggregator::new();
+        let mut hours = HourCache::default();
         let used: Vec<usize> = roles.iter().filter_map(|(_, i)| *i).collect();
         let mask = ProjectionMask::roots(reader_metadata.parquet_schema(), used);
         for group in groups {
@@ -279,7 +280,13 @@ where
                         file,
                         line: row + r as u64,
                     };
-                    interp.accept(&mut part, at, [*ts, *lat, *status, *pod], map.pod.is_some());
+                    interp.accept(
+                        &mut part,
+                        at,
+                        [*ts, *lat, *status, *pod],
+                        map.pod.is_some(),
+                        &mut hours,
+                    );
                 }
                 row += n as u64;
                 progress.rows(n as u64);

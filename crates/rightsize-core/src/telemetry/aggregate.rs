@@ -12,7 +12,9 @@ use super::diagnostics::{BadReason, BadRows, Diagnostics, Location};
 use super::histogram::LatencyHistogram;
 use super::schema::{ColumnMap, LatencyError, LatencyUnit, Role, latency_to_ns, parse_latency};
 use super::status::{StatusClass, StatusConvention, classify_number, classify_text};
-use super::timestamp::{TimestampRules, epoch_int_to_ns, epoch_to_ns, parse_timestamp};
+use super::timestamp::{
+    HourCache, TimestampRules, epoch_int_to_ns, epoch_to_ns, parse_timestamp_cached,
+};
 
 const NS_PER_SEC: i64 = 1_000_000_000;
 const NS_PER_MIN: i64 = 60 * NS_PER_SEC;
@@ -114,9 +116,13 @@ pub struct PodStats {
     pub rows: u64,
 }
 
-/// The pods one minute saw: a short list searched linearly (a minute sees tens of pods, and
-/// a linear scan over small ids beats hashing).
-type MinuteCells = Vec<(u32, PodMinute)>;
+/// The pods one minute saw: a short list of ids searched linearly (a minute sees tens of pods,
+/// and a scan over packed ids beats hashing), beside their cells.
+#[derive(Debug, Default)]
+struct MinuteCells {
+    pods: Vec<u32>,
+    cells: Vec<PodMinute>,
+}
 
 /// A worker's partial aggregate. Aggregators merge exactly, so any split of the input over
 /// workers gives the same [`Telemetry`].
@@ -126,7 +132,7 @@ pub struct Aggregator {
     minute_index: FxHashMap<i64, usize>,
     minutes: Vec<(i64, MinuteCells)>,
     last_minute: Option<(i64, usize)>,
-    pod_ids: FxHashMap<Box<str>, u32>,
+    pod_ids: FxHashMap<Box<[u8]>, u32>,
     pods: Vec<PodStats>,
     accepted: u64,
     /// Bad rows seen by this worker.
@@ -147,7 +153,7 @@ impl Aggregator {
         self.push(row.ts_ns, row.latency_ns, row.class, &row.pod);
     }
 
-    fn pod_id(&mut self, pod: &str, ts_ns: i64, rows: u64) -> u32 {
+    fn pod_id(&mut self, pod: &[u8], ts_ns: i64, rows: u64) -> u32 {
         match self.pod_ids.get(pod) {
             Some(&id) => {
                 let p = &mut self.pods[id as usize];
@@ -160,7 +166,7 @@ impl Aggregator {
                 let id = self.pods.len() as u32;
                 self.pod_ids.insert(pod.into(), id);
                 self.pods.push(PodStats {
-                    name: pod.to_string(),
+                    name: String::from_utf8_lossy(pod).into_owned(),
                     first_seen_ns: ts_ns,
                     last_seen_ns: ts_ns,
                     rows,
@@ -177,25 +183,26 @@ impl Aggregator {
                 let next = self.minutes.len();
                 let slot = *self.minute_index.entry(minute).or_insert(next);
                 if slot == next {
-                    self.minutes.push((minute, Vec::new()));
+                    self.minutes.push((minute, MinuteCells::default()));
                 }
                 self.last_minute = Some((minute, slot));
                 slot
             }
         };
-        let cells = &mut self.minutes[slot].1;
-        let pos = match cells.iter().position(|(p, _)| *p == pod) {
+        let m = &mut self.minutes[slot].1;
+        let pos = match m.pods.iter().position(|p| *p == pod) {
             Some(pos) => pos,
             None => {
-                cells.push((pod, PodMinute::default()));
-                cells.len() - 1
+                m.pods.push(pod);
+                m.cells.push(PodMinute::default());
+                m.cells.len() - 1
             }
         };
-        &mut cells[pos].1
+        &mut m.cells[pos]
     }
 
     /// Adds one accepted row.
-    pub fn push(&mut self, ts_ns: i64, latency_ns: u64, class: StatusClass, pod: &str) {
+    pub fn push(&mut self, ts_ns: i64, latency_ns: u64, class: StatusClass, pod: &[u8]) {
         let id = self.pod_id(pod, ts_ns, 1);
         self.seconds.add(ts_ns.div_euclid(NS_PER_SEC), class, 1);
         let cell = self.cell_mut(ts_ns.div_euclid(NS_PER_MIN), id);
@@ -214,13 +221,13 @@ impl Aggregator {
     pub fn merge(&mut self, other: Aggregator) {
         let mut remap = Vec::with_capacity(other.pods.len());
         for p in other.pods {
-            let id = self.pod_id(&p.name, p.first_seen_ns, p.rows);
+            let id = self.pod_id(p.name.as_bytes(), p.first_seen_ns, p.rows);
             let mine = &mut self.pods[id as usize];
             mine.last_seen_ns = mine.last_seen_ns.max(p.last_seen_ns);
             remap.push(id);
         }
-        for (minute, cells) in other.minutes {
-            for (pod, cell) in cells {
+        for (minute, m) in other.minutes {
+            for (pod, cell) in m.pods.into_iter().zip(m.cells) {
                 let mine = self.cell_mut(minute, remap[pod as usize]);
                 for (a, b) in mine.counts.iter_mut().zip(cell.counts) {
                     *a = a.saturating_add(b);
@@ -251,13 +258,16 @@ impl Aggregator {
             .collect();
         let mut cells: Vec<CellEntry> = std::mem::take(&mut self.minutes)
             .into_iter()
-            .flat_map(|(minute, cells)| {
+            .flat_map(|(minute, m)| {
                 let new_id = &new_id;
-                cells.into_iter().map(move |(p, cell)| CellEntry {
-                    unix_minute: minute,
-                    pod: new_id[p as usize],
-                    cell,
-                })
+                m.pods
+                    .into_iter()
+                    .zip(m.cells)
+                    .map(move |(p, cell)| CellEntry {
+                        unix_minute: minute,
+                        pod: new_id[p as usize],
+                        cell,
+                    })
             })
             .collect();
         cells.sort_unstable_by_key(|c| (c.unix_minute, c.pod));
@@ -376,8 +386,8 @@ pub struct Row<'a> {
     pub latency_ns: u64,
     /// Outcome.
     pub class: StatusClass,
-    /// Serving pod.
-    pub pod: Cow<'a, str>,
+    /// Serving pod's name: valid UTF-8, trimmed.
+    pub pod: Cow<'a, [u8]>,
     /// The status text when it matched no convention (counted by value).
     pub free_status: Option<&'a [u8]>,
 }
@@ -415,6 +425,7 @@ impl RowInterpreter {
         &self,
         fields: &[FieldValue<'a>; 4],
         has_pod_column: bool,
+        hours: &mut HourCache,
     ) -> Result<Row<'a>, Rejection> {
         let reject = |reason, field| Err(Rejection { reason, field });
         let [ts, lat, status, pod] = *fields;
@@ -422,7 +433,7 @@ impl RowInterpreter {
             return reject(BadReason::MissingField, 0);
         }
         let ts_ns = match ts {
-            FieldValue::Text(t) => parse_timestamp(t, &self.timestamps),
+            FieldValue::Text(t) => parse_timestamp_cached(t, &self.timestamps, hours),
             FieldValue::Int(i) => epoch_int_to_ns(i, &self.timestamps),
             FieldValue::UInt(u) => i64::try_from(u)
                 .ok()
@@ -479,17 +490,20 @@ impl RowInterpreter {
             }
         };
         let pod = if !has_pod_column {
-            Cow::Borrowed(UNKNOWN_POD)
+            Cow::Borrowed(UNKNOWN_POD.as_bytes())
         } else {
             match pod {
-                FieldValue::Text(t) if !pod.is_missing() => match std::str::from_utf8(t) {
-                    Ok(name) => Cow::Borrowed(name.trim()),
-                    Err(_) => return reject(BadReason::BinaryJunk, 3),
-                },
+                FieldValue::Text(t) if !pod.is_missing() => {
+                    // Names are ASCII in practice; the full UTF-8 check only runs otherwise.
+                    if !t.is_ascii() && std::str::from_utf8(t).is_err() {
+                        return reject(BadReason::BinaryJunk, 3);
+                    }
+                    Cow::Borrowed(t.trim_ascii())
+                }
                 FieldValue::Missing | FieldValue::Text(_) => {
                     return reject(BadReason::MissingField, 3);
                 }
-                other => Cow::Owned(String::from_utf8_lossy(&other.quoted()).into_owned()),
+                other => Cow::Owned(other.quoted()),
             }
         };
         Ok(Row {
@@ -508,8 +522,9 @@ impl RowInterpreter {
         at: Location,
         fields: [FieldValue<'_>; 4],
         has_pod_column: bool,
+        hours: &mut HourCache,
     ) {
-        match self.interpret(&fields, has_pod_column) {
+        match self.interpret(&fields, has_pod_column, hours) {
             Ok(row) => agg.push_row(&row),
             Err(r) => self.record(agg, at, &fields, r),
         }
@@ -536,10 +551,16 @@ impl RowInterpreter {
 /// Classifies a status of one to three ASCII digits without going through text; `None` sends
 /// anything else to [`classify_text`].
 fn classify_status_bytes(t: &[u8], convention: StatusConvention) -> Option<StatusClass> {
-    if t.is_empty() || t.len() > 3 || !t.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    let n = t.iter().fold(0i64, |acc, d| acc * 10 + i64::from(d - b'0'));
+    let n = match *t {
+        [a, b, c] if a.is_ascii_digit() && b.is_ascii_digit() && c.is_ascii_digit() => {
+            i64::from(a - b'0') * 100 + i64::from(b - b'0') * 10 + i64::from(c - b'0')
+        }
+        [a, b] if a.is_ascii_digit() && b.is_ascii_digit() => {
+            i64::from(a - b'0') * 10 + i64::from(b - b'0')
+        }
+        [a] if a.is_ascii_digit() => i64::from(a - b'0'),
+        _ => return None,
+    };
     Some(classify_number(n, convention))
 }
 
@@ -563,12 +584,12 @@ mod tests {
             .collect();
         let mut one = Aggregator::new();
         for r in &rows {
-            one.push(r.0, r.1, r.2, r.3);
+            one.push(r.0, r.1, r.2, r.3.as_bytes());
         }
         let mut a = Aggregator::new();
         let mut b = Aggregator::new();
         for (i, r) in rows.iter().enumerate().rev() {
-            if i % 2 == 0 { &mut a } else { &mut b }.push(r.0, r.1, r.2, r.3);
+            if i % 2 == 0 { &mut a } else { &mut b }.push(r.0, r.1, r.2, r.3.as_bytes());
         }
         b.merge(a);
         let x = one.finish(1.0, Diagnostics::default());

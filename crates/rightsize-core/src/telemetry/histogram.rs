@@ -4,8 +4,6 @@
 //! sparse (only non-empty buckets), because rightsize keeps one histogram per pod-minute and a
 //! dense HdrHistogram of that range costs kilobytes each even when it holds three samples.
 
-use serde::{Deserialize, Serialize};
-
 /// Sub-bucket bits: each power-of-two range is split into `2^SUB_BITS` equal buckets.
 const SUB_BITS: u32 = 7;
 /// Values below this are stored exactly (one bucket per nanosecond).
@@ -18,19 +16,60 @@ const EXACT_LIMIT: u64 = 1 << (SUB_BITS + 1);
 pub const MAX_RELATIVE_ERROR: f64 = 1.0 / 256.0;
 
 /// One non-empty bucket: its index in the log-linear layout and how many values fell in it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Bucket {
     index: u16,
     count: u32,
 }
 
+/// Values a histogram holds as bare bucket indices before it switches to sorted (index, count)
+/// pairs. Sampled telemetry puts tens of values in a pod-minute, nearly all in distinct buckets:
+/// 2 bytes a value then beats 8 bytes a bucket, and recording is an append.
+const SMALL_MAX: usize = 64;
+
+#[derive(Debug, Clone)]
+enum Store {
+    /// Bucket indices of single values, unsorted.
+    Small(Vec<u16>),
+    /// Non-empty buckets sorted by index.
+    Pairs(Vec<Bucket>),
+}
+
+impl Default for Store {
+    fn default() -> Self {
+        Store::Small(Vec::new())
+    }
+}
+
+/// Sorted (index, count) pairs of a list of bucket indices.
+fn pairs_of(indices: &[u16]) -> Vec<Bucket> {
+    let mut sorted = indices.to_vec();
+    sorted.sort_unstable();
+    let mut out: Vec<Bucket> = Vec::with_capacity(sorted.len());
+    for index in sorted {
+        match out.last_mut() {
+            Some(b) if b.index == index => b.count = b.count.saturating_add(1),
+            _ => out.push(Bucket { index, count: 1 }),
+        }
+    }
+    out
+}
+
 /// A latency histogram over nanoseconds. Counts per bucket saturate at `u32::MAX` (4.29e9 values
 /// in one bucket of one pod-minute, far beyond any real pod); the total is exact as `u64`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default)]
 pub struct LatencyHistogram {
-    buckets: Vec<Bucket>,
+    store: Store,
     total: u64,
 }
+
+impl PartialEq for LatencyHistogram {
+    fn eq(&self, other: &Self) -> bool {
+        self.total == other.total && self.pairs() == other.pairs()
+    }
+}
+
+impl Eq for LatencyHistogram {}
 
 /// The bucket index of a value in nanoseconds.
 fn index_of(value_ns: u64) -> u16 {
@@ -42,6 +81,24 @@ fn index_of(value_ns: u64) -> u16 {
     let mantissa = value_ns >> shift; // in [128, 256)
     // Largest index: (63 - 7) * 128 + 255 = 7423, which fits in u16.
     (shift as u64 * (1 << SUB_BITS) + mantissa) as u16
+}
+
+/// Adds `n` to bucket `index` of a sorted pair list. A pod-minute holds at most a few hundred
+/// distinct buckets, so a sorted Vec is both the smallest layout and fast enough to insert into.
+fn add_to_pairs(buckets: &mut Vec<Bucket>, index: u16, n: u32) {
+    match buckets.binary_search_by_key(&index, |b| b.index) {
+        Ok(pos) => {
+            let b = &mut buckets[pos];
+            b.count = b.count.saturating_add(n);
+        }
+        Err(pos) => {
+            if buckets.len() == buckets.capacity() {
+                // Grow by a quarter: doubling would leave a third of the memory unused.
+                buckets.reserve_exact(8.max(buckets.len() / 4));
+            }
+            buckets.insert(pos, Bucket { index, count: n });
+        }
+    }
 }
 
 /// The inclusive lower and exclusive upper bound of a bucket, in nanoseconds.
@@ -72,42 +129,48 @@ impl LatencyHistogram {
     /// Records `n` occurrences of a value in nanoseconds.
     pub fn record_n(&mut self, value_ns: u64, n: u32) {
         let index = index_of(value_ns);
-        self.add_to_bucket(index, n);
         self.total += u64::from(n);
+        if let Store::Small(values) = &mut self.store {
+            if n == 1 && values.len() < SMALL_MAX {
+                if values.len() == values.capacity() {
+                    // Grow by half: doubling would leave a quarter of histogram memory unused.
+                    let extra = (values.len() / 2).max(4).min(SMALL_MAX - values.len());
+                    values.reserve_exact(extra);
+                }
+                values.push(index);
+                return;
+            }
+            self.store = Store::Pairs(pairs_of(values));
+        }
+        if let Store::Pairs(buckets) = &mut self.store {
+            add_to_pairs(buckets, index, n);
+        }
     }
 
-    fn add_to_bucket(&mut self, index: u16, n: u32) {
-        // A pod-minute holds at most a few hundred distinct buckets, so a sorted Vec is both the
-        // smallest layout and fast enough to insert into.
-        match self.buckets.binary_search_by_key(&index, |b| b.index) {
-            Ok(pos) => {
-                let b = &mut self.buckets[pos];
-                b.count = b.count.saturating_add(n);
-            }
-            Err(pos) => {
-                // Grow by a few entries at a time: a pod-minute holds tens of buckets, and
-                // doubling would leave a third of all histogram memory unused.
-                if self.buckets.len() == self.buckets.capacity() {
-                    self.buckets.reserve_exact(8.max(self.buckets.len() / 4));
-                }
-                self.buckets.insert(pos, Bucket { index, count: n });
-            }
+    /// The non-empty buckets, sorted by index.
+    fn pairs(&self) -> std::borrow::Cow<'_, [Bucket]> {
+        match &self.store {
+            Store::Small(values) => std::borrow::Cow::Owned(pairs_of(values)),
+            Store::Pairs(buckets) => std::borrow::Cow::Borrowed(buckets),
         }
     }
 
     /// Adds every value of `other` to `self`. Merging equals histogramming the union.
     pub fn merge(&mut self, other: &LatencyHistogram) {
-        if other.buckets.is_empty() {
+        if other.total == 0 {
             return;
         }
-        if self.buckets.is_empty() {
-            self.buckets = other.buckets.clone();
-            self.total = other.total;
+        self.total += other.total;
+        if let (Store::Small(mine), Store::Small(theirs)) = (&mut self.store, &other.store)
+            && mine.len() + theirs.len() <= SMALL_MAX
+        {
+            mine.extend_from_slice(theirs);
             return;
         }
-        let mut merged = Vec::with_capacity(self.buckets.len() + other.buckets.len());
+        let a = self.pairs();
+        let b = other.pairs();
+        let mut merged = Vec::with_capacity(a.len() + b.len());
         let (mut i, mut j) = (0, 0);
-        let (a, b) = (&self.buckets, &other.buckets);
         while i < a.len() && j < b.len() {
             match a[i].index.cmp(&b[j].index) {
                 std::cmp::Ordering::Less => {
@@ -130,8 +193,7 @@ impl LatencyHistogram {
         }
         merged.extend_from_slice(&a[i..]);
         merged.extend_from_slice(&b[j..]);
-        self.buckets = merged;
-        self.total += other.total;
+        self.store = Store::Pairs(merged);
     }
 
     /// The sum of many histograms, through one dense table with 64-bit counts: linear in the
@@ -140,8 +202,17 @@ impl LatencyHistogram {
         let mut counts = vec![0u64; usize::from(index_of(u64::MAX)) + 1];
         let mut total = 0u64;
         for h in hists {
-            for b in &h.buckets {
-                counts[usize::from(b.index)] += u64::from(b.count);
+            match &h.store {
+                Store::Small(values) => {
+                    for v in values {
+                        counts[usize::from(*v)] += 1;
+                    }
+                }
+                Store::Pairs(buckets) => {
+                    for b in buckets {
+                        counts[usize::from(b.index)] += u64::from(b.count);
+                    }
+                }
             }
             total += h.total;
         }
@@ -160,15 +231,16 @@ impl LatencyHistogram {
 
     /// The number of non-empty buckets (a measure of memory use).
     pub fn bucket_count(&self) -> usize {
-        self.buckets.len()
+        self.pairs().len()
     }
 
     /// The value at quantile `q` (0..=1) in nanoseconds, by the nearest-rank definition: the
     /// smallest recorded value such that at least `q * count` values are at or below it, reported
     /// as the midpoint of its bucket (error at most [`MAX_RELATIVE_ERROR`]). `None` when empty.
     pub fn quantile_ns(&self, q: f64) -> Option<f64> {
+        let pairs = self.pairs();
         nearest_rank(
-            self.buckets.iter().map(|b| (b.index, u64::from(b.count))),
+            pairs.iter().map(|b| (b.index, u64::from(b.count))),
             self.total,
             q,
         )
@@ -182,7 +254,7 @@ impl LatencyHistogram {
     /// How many recorded values are at or below `threshold_ns`, counting a bucket that straddles
     /// the threshold as below when its midpoint is.
     pub fn count_at_or_below(&self, threshold_ns: u64) -> u64 {
-        self.buckets
+        self.pairs()
             .iter()
             .take_while(|b| Self::representative(b.index) <= threshold_ns as f64)
             .map(|b| u64::from(b.count))
@@ -191,12 +263,12 @@ impl LatencyHistogram {
 
     /// The largest recorded value's bucket midpoint in nanoseconds.
     pub fn max_ns(&self) -> Option<f64> {
-        self.buckets.last().map(|b| Self::representative(b.index))
+        self.pairs().last().map(|b| Self::representative(b.index))
     }
 
     /// Iterates over non-empty buckets as `(lower_ns, upper_ns_exclusive, count)`, ascending.
     pub fn iter_buckets(&self) -> impl Iterator<Item = (u64, u64, u64)> + '_ {
-        self.buckets.iter().map(|b| {
+        self.pairs().into_owned().into_iter().map(|b| {
             let (lo, hi) = bounds_of(b.index);
             (lo, hi, u64::from(b.count))
         })

@@ -165,8 +165,8 @@ pub enum LatencyError {
 /// Parses a latency value into nanoseconds: a plain number in `unit`, or a number with its own
 /// unit suffix (`12.5ms`, `0.3s`, `250us`, `800ns`), as Go and Envoy print durations.
 pub fn parse_latency(text: &[u8], unit: LatencyUnit) -> Result<u64, LatencyError> {
-    if let Some(v) = plain_decimal(text) {
-        return latency_to_ns(v, unit);
+    if let Some(ns) = plain_decimal_ns(text, unit) {
+        return Ok(ns);
     }
     let s = std::str::from_utf8(text).map_err(|_| LatencyError::NotANumber)?;
     let s = s.trim().trim_matches('"');
@@ -187,32 +187,46 @@ pub fn parse_latency(text: &[u8], unit: LatencyUnit) -> Result<u64, LatencyError
     latency_to_ns(v, unit)
 }
 
-/// `123` or `123.456` (at most 15 digits, so the value is exact before one correctly rounded
-/// division): the common case, parsed without going through `str::parse`.
-fn plain_decimal(t: &[u8]) -> Option<f64> {
-    let mut mantissa: u64 = 0;
-    let mut digits = 0;
-    let mut frac_digits = None;
-    for &b in t {
-        match b {
-            b'0'..=b'9' => {
-                mantissa = mantissa * 10 + u64::from(b - b'0');
-                digits += 1;
-                if let Some(f) = frac_digits.as_mut() {
-                    *f += 1;
-                }
+/// `123` or `123.456` (at most 18 digits): the common case, converted to nanoseconds in integer
+/// arithmetic, rounding half up, without going through `str::parse` or floating point.
+fn plain_decimal_ns(t: &[u8], unit: LatencyUnit) -> Option<u64> {
+    fn digits(s: &[u8]) -> Option<u64> {
+        let mut v = 0u64;
+        for &b in s {
+            if !b.is_ascii_digit() {
+                return None;
             }
-            b'.' if frac_digits.is_none() => frac_digits = Some(0),
-            _ => return None,
+            v = v * 10 + u64::from(b - b'0');
         }
+        Some(v)
     }
-    if digits == 0 || digits > 15 {
+    if t.is_empty() || t.len() > 19 {
         return None;
     }
-    const POW10: [f64; 16] = [
-        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
-    ];
-    Some(mantissa as f64 / POW10[frac_digits.unwrap_or(0)])
+    let (int_part, frac_part) = match t.iter().position(|b| *b == b'.') {
+        Some(p) => (&t[..p], &t[p + 1..]),
+        None => (t, &[][..]),
+    };
+    if int_part.is_empty() && frac_part.is_empty() {
+        return None;
+    }
+    let frac = frac_part.len() as u32;
+    let mantissa = digits(int_part)? * 10u64.pow(frac) + digits(frac_part)?;
+    let unit_digits = match unit {
+        LatencyUnit::Seconds => 9,
+        LatencyUnit::Millis => 6,
+        LatencyUnit::Micros => 3,
+        LatencyUnit::Nanos => 0,
+    };
+    // Exact when the unit is a multiple of the fraction's scale (ms with up to 6 decimals, s
+    // with up to 9): the usual case, one multiplication.
+    if frac <= unit_digits {
+        return mantissa.checked_mul(10u64.pow(unit_digits - frac));
+    }
+    let scale = u128::from(10u64.pow(frac));
+    let unit_ns = u128::from(10u64.pow(unit_digits));
+    let ns = (u128::from(mantissa) * unit_ns + scale / 2) / scale;
+    u64::try_from(ns).ok()
 }
 
 /// Converts a numeric latency in `unit` to nanoseconds.

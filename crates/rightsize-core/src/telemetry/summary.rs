@@ -104,7 +104,9 @@ impl Summary {
         };
         let mut by_class = [0u64; 5];
         let mut peak_1s = (0u64, None);
-        let mut minute_totals: BTreeMap<i64, u64> = BTreeMap::new();
+        // Seconds come in ascending order, so minutes close one after another.
+        let mut peak_1m = (0u64, None);
+        let mut minute = (i64::MIN, 0u64);
         for (second, counts) in t.seconds.iter() {
             let n: u64 = counts.iter().map(|c| u64::from(*c)).sum();
             for (a, c) in by_class.iter_mut().zip(counts) {
@@ -113,11 +115,15 @@ impl Summary {
             if n > peak_1s.0 {
                 peak_1s = (n, Some(second));
             }
-            *minute_totals.entry(second.div_euclid(60)).or_default() += n;
+            let m = second.div_euclid(60);
+            if m != minute.0 {
+                minute = (m, 0);
+            }
+            minute.1 += n;
+            if minute.1 > peak_1m.0 {
+                peak_1m = (minute.1, Some(m));
+            }
         }
-        let peak_1m = minute_totals.iter().fold((0u64, None), |best, (m, n)| {
-            if *n > best.0 { (*n, Some(*m)) } else { best }
-        });
         let rows = t.rows;
         let share = |n: u64| {
             if rows == 0 {

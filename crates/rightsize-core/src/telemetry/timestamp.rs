@@ -116,9 +116,30 @@ pub fn naive_ns_to_utc(naive_ns: i64, rules: &TimestampRules) -> Option<i64> {
 
 /// Parses a textual timestamp into Unix nanoseconds.
 pub fn parse_timestamp(text: &[u8], rules: &TimestampRules) -> Option<i64> {
+    parse_timestamp_cached(text, rules, &mut HourCache::default())
+}
+
+/// Remembers the last ISO `YYYY-MM-DDTHH` prefix and its instant, so that the rows of one hour
+/// (nearly all rows of a log, in any order within the hour) skip the calendar arithmetic.
+/// One per parsing thread.
+#[derive(Debug, Clone, Default)]
+pub struct HourCache {
+    prefix: [u8; 13],
+    hour_ns: Option<i64>,
+}
+
+/// [`parse_timestamp`] with a per-thread [`HourCache`].
+pub fn parse_timestamp_cached(
+    text: &[u8],
+    rules: &TimestampRules,
+    cache: &mut HourCache,
+) -> Option<i64> {
     let t = trim(text);
     let first = *t.first()?;
     if first.is_ascii_digit() && t.len() >= 10 && t[4] == b'-' {
+        if let Some(ns) = parse_iso_fast(t, cache) {
+            return Some(ns);
+        }
         return parse_iso(t, rules);
     }
     if first.is_ascii_digit() && t.len() >= 20 && t[2] == b'/' {
@@ -128,6 +149,12 @@ pub fn parse_timestamp(text: &[u8], rules: &TimestampRules) -> Option<i64> {
 }
 
 fn trim(mut t: &[u8]) -> &[u8] {
+    if let (Some(a), Some(b)) = (t.first(), t.last())
+        && a.is_ascii_alphanumeric()
+        && b.is_ascii_alphanumeric()
+    {
+        return t;
+    }
     while let [b' ' | b'\t' | b'"' | b'[', rest @ ..] = t {
         t = rest;
     }
@@ -266,21 +293,26 @@ impl Civil {
 
 /// Reads a fraction of a second starting after the separator; returns nanoseconds and the index
 /// after the last digit.
-fn fraction(t: &[u8], mut i: usize) -> (i64, usize) {
-    let mut nanos = 0i64;
-    let mut n = 0;
-    while i < t.len() && t[i].is_ascii_digit() {
-        if n < 9 {
-            nanos = nanos * 10 + i64::from(t[i] - b'0');
-            n += 1;
-        }
-        i += 1;
-    }
-    while n < 9 {
-        nanos *= 10;
-        n += 1;
-    }
-    (nanos, i)
+fn fraction(t: &[u8], i: usize) -> (i64, usize) {
+    const SCALE: [i64; 10] = [
+        1_000_000_000,
+        100_000_000,
+        10_000_000,
+        1_000_000,
+        100_000,
+        10_000,
+        1_000,
+        100,
+        10,
+        1,
+    ];
+    let rest = t.get(i..).unwrap_or(&[]);
+    let len = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+    let kept = &rest[..len.min(9)];
+    let nanos = kept
+        .iter()
+        .fold(0i64, |acc, d| acc * 10 + i64::from(d - b'0'));
+    (nanos * SCALE[kept.len()], i + len)
 }
 
 /// Parses `Z`, `+HH:MM`, `+HHMM`, `+HH`, ` UTC` or nothing at the end of a timestamp.
@@ -306,6 +338,56 @@ fn offset(rest: &[u8]) -> Option<Option<i64>> {
         }
         _ => None,
     }
+}
+
+/// The fast path of [`parse_iso`]: a full `YYYY-MM-DDTHH:MM:SS[.f]` with an explicit offset,
+/// the hour taken from the cache when its prefix matches. `None` sends the text to the full
+/// parser (which also handles zone-less times, whose zone may shift within an hour).
+fn parse_iso_fast(t: &[u8], cache: &mut HourCache) -> Option<i64> {
+    if t.len() < 20 || t[13] != b':' || t[16] != b':' {
+        return None;
+    }
+    let hour_ns = match cache.hour_ns {
+        Some(ns) if cache.prefix[..] == t[..13] => ns,
+        _ => {
+            if t[7] != b'-' || !matches!(t[10], b'T' | b't' | b' ') {
+                return None;
+            }
+            let civil = Civil {
+                year: digits(t, 0, 4)?,
+                month: digits(t, 5, 2)?,
+                day: digits(t, 8, 2)?,
+                hour: digits(t, 11, 2)?,
+                minute: 0,
+                second: 0,
+                nanos: 0,
+            };
+            if !civil.valid() {
+                return None;
+            }
+            let ns = civil.as_utc_ns()?;
+            cache.prefix.copy_from_slice(&t[..13]);
+            cache.hour_ns = Some(ns);
+            ns
+        }
+    };
+    let minute = digits(t, 14, 2)?;
+    let second = digits(t, 17, 2)?;
+    if minute > 59 || second > 60 {
+        return None;
+    }
+    let mut nanos = 0;
+    let mut i = 19;
+    if matches!(t.get(19), Some(b'.' | b',')) {
+        let (n, end) = fraction(t, 20);
+        if end == 20 {
+            return None;
+        }
+        nanos = n;
+        i = end;
+    }
+    let off = offset(&t[i..])??;
+    Some(hour_ns + (minute * 60 + second - off) * 1_000_000_000 + nanos)
 }
 
 /// `2026-12-03T10:00:00.123456789Z`, `2026-12-03 10:00:00+01:00`, `2026-12-03T10:00`, ...
@@ -478,6 +560,23 @@ mod tests {
         check("2025-12-03T11:00:00", &r, Some(BASE));
         check("2025-12-03T11:00:00Z", &r, Some(BASE + 3_600_000_000_000));
         check("2025-12-03T11:00:00+01:00", &r, Some(BASE));
+        // The hour cache must not leak across zones or forms.
+        let mut cache = HourCache::default();
+        let t = |s: &str, c: &mut HourCache| parse_timestamp_cached(s.as_bytes(), &r, c);
+        assert_eq!(
+            t("2025-12-03T11:00:00Z", &mut cache),
+            Some(BASE + 3_600_000_000_000)
+        );
+        assert_eq!(t("2025-12-03T11:00:00", &mut cache), Some(BASE));
+        assert_eq!(
+            t("2025-12-03T11:30:00+01:00", &mut cache),
+            Some(BASE + 1_800_000_000_000)
+        );
+        assert_eq!(t("2025-12-03T11:61:00Z", &mut cache), None);
+        assert_eq!(
+            t("2025-12-03T12:00:00Z", &mut cache),
+            Some(BASE + 7_200_000_000_000)
+        );
         assert_eq!(naive_ns_to_utc(BASE + 3_600_000_000_000, &r), Some(BASE));
         assert_eq!(
             naive_ns_to_utc(BASE, &TimestampRules::default()),
