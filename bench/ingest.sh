@@ -13,6 +13,7 @@ OUT=${OUT:-bench/out}
 mkdir -p "$OUT"
 
 python3 -c 'import duckdb' 2>/dev/null || pip install --quiet duckdb
+[ -x /usr/bin/time ] || { apt-get update -qq && apt-get install -y -qq time; }
 cargo build --release --quiet
 BIN=target/release/rightsize
 
