@@ -30,6 +30,7 @@ use parquet::basic::Compression as ParquetCompression;
 use parquet::file::properties::WriterProperties;
 use parquet::file::reader::ChunkReader;
 
+use rightsize_core::telemetry::aggregate::retire_finished;
 use rightsize_core::telemetry::generate::{GenRow, StatusStyle, TimestampStyle, grpc_name};
 use rightsize_core::telemetry::timestamp::{HourCache, naive_ns_to_utc};
 use rightsize_core::telemetry::{
@@ -238,6 +239,7 @@ where
     let threads = cfg.threads.max(1).min(metadata.num_row_groups().max(1));
     drop(builder);
 
+    let shared = std::sync::Mutex::new(std::mem::take(agg));
     let read_groups = |groups: Vec<usize>| -> Result<Aggregator, IngestError> {
         let mut part = Aggregator::new();
         let mut hours = HourCache::default();
@@ -290,6 +292,7 @@ where
                 }
                 row += n as u64;
                 progress.rows(n as u64);
+                retire_finished(&mut part, &shared);
             }
         }
         Ok(part)
@@ -312,6 +315,9 @@ where
             })
             .collect::<Vec<_>>()
     });
+    *agg = shared
+        .into_inner()
+        .map_err(|_| IngestError::Internal("a Parquet thread panicked".into()))?;
     for p in parts {
         agg.merge(p?);
     }
@@ -524,7 +530,7 @@ mod tests {
         assert!(s.bad_row_examples[0].starts_with("t.parquet:3: missing_field"));
         assert_eq!(s.status_classes["timeout"], 1);
         let max = s.latency_ms.max.expect("max");
-        assert!((max - 7.0).abs() < 0.03, "{max}");
+        assert!((max - 7.0).abs() <= 7.0 / 128.0, "{max}");
     }
 
     #[test]

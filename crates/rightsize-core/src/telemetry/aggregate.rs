@@ -59,11 +59,30 @@ impl SecondCounts {
 
     fn merge(&mut self, other: SecondCounts) {
         for (page, theirs) in other.pages {
-            let mine = self.page_mut(page);
-            for (m, t) in mine.iter_mut().zip(theirs.iter()) {
-                for (a, b) in m.iter_mut().zip(t) {
-                    *a = a.saturating_add(*b);
-                }
+            self.merge_page(page, &theirs);
+        }
+    }
+
+    /// Moves every page that ends at or before `cutoff_second` into `into`.
+    fn retire_before(&mut self, cutoff_second: i64, into: &mut SecondCounts) {
+        let pages = std::mem::take(&mut self.pages);
+        self.index.clear();
+        self.last = None;
+        for (page, counts) in pages {
+            if (page + 1) * PAGE_SECS <= cutoff_second {
+                into.merge_page(page, &counts);
+            } else {
+                self.index.insert(page, self.pages.len());
+                self.pages.push((page, counts));
+            }
+        }
+    }
+
+    fn merge_page(&mut self, page: i64, theirs: &[ClassCounts; PAGE_SECS as usize]) {
+        let mine = self.page_mut(page);
+        for (m, t) in mine.iter_mut().zip(theirs.iter()) {
+            for (a, b) in m.iter_mut().zip(t) {
+                *a = a.saturating_add(*b);
             }
         }
     }
@@ -102,6 +121,16 @@ pub struct PodMinute {
     pub latency: LatencyHistogram,
 }
 
+impl PodMinute {
+    /// Adds another cell of the same pod and minute.
+    fn absorb(&mut self, other: &PodMinute) {
+        for (a, b) in self.counts.iter_mut().zip(other.counts) {
+            *a = a.saturating_add(b);
+        }
+        self.latency.merge(&other.latency);
+    }
+}
+
 /// One pod's lifetime as seen in the telemetry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PodStats {
@@ -135,6 +164,7 @@ pub struct Aggregator {
     pod_cache: [u32; POD_CACHE_SLOTS],
     pods: Vec<PodStats>,
     accepted: u64,
+    max_minute: i64,
     /// Bad rows seen by this worker.
     pub bad: BadRows,
 }
@@ -153,6 +183,7 @@ impl Default for Aggregator {
             pod_cache: [u32::MAX; POD_CACHE_SLOTS],
             pods: Vec::new(),
             accepted: 0,
+            max_minute: i64::MIN,
             bad: BadRows::default(),
         }
     }
@@ -173,6 +204,16 @@ impl Aggregator {
     }
 
     fn pod_id(&mut self, pod: &[u8], ts_ns: i64, rows: u64) -> u32 {
+        let id = self.intern_pod(pod);
+        let p = &mut self.pods[id as usize];
+        p.first_seen_ns = p.first_seen_ns.min(ts_ns);
+        p.last_seen_ns = p.last_seen_ns.max(ts_ns);
+        p.rows += rows;
+        id
+    }
+
+    /// The id of a pod name, adding it (with no rows yet) if new.
+    fn intern_pod(&mut self, pod: &[u8]) -> u32 {
         // A direct-mapped cache in front of the hash map: pod names differ in their last bytes
         // (`reco-7c9f5d6b4-x2k4q`), so those and the length pick a slot, and one comparison
         // confirms it. It saves hashing the name on nearly every row.
@@ -182,8 +223,7 @@ impl Aggregator {
             + n)
             % POD_CACHE_SLOTS;
         let cached = self.pod_cache[slot];
-        let id = if (cached as usize) < self.pods.len()
-            && self.pods[cached as usize].name.as_bytes() == pod
+        if (cached as usize) < self.pods.len() && self.pods[cached as usize].name.as_bytes() == pod
         {
             cached
         } else {
@@ -194,8 +234,8 @@ impl Aggregator {
                     self.pod_ids.insert(pod.into(), id);
                     self.pods.push(PodStats {
                         name: String::from_utf8_lossy(pod).into_owned(),
-                        first_seen_ns: ts_ns,
-                        last_seen_ns: ts_ns,
+                        first_seen_ns: i64::MAX,
+                        last_seen_ns: i64::MIN,
                         rows: 0,
                     });
                     id
@@ -203,12 +243,7 @@ impl Aggregator {
             };
             self.pod_cache[slot] = id;
             id
-        };
-        let p = &mut self.pods[id as usize];
-        p.first_seen_ns = p.first_seen_ns.min(ts_ns);
-        p.last_seen_ns = p.last_seen_ns.max(ts_ns);
-        p.rows += rows;
-        id
+        }
     }
 
     fn cell_mut(&mut self, minute: i64, pod: u32) -> &mut PodMinute {
@@ -241,7 +276,9 @@ impl Aggregator {
         let id = self.pod_id(pod, ts_ns, 1);
         let second = ts_ns.div_euclid(NS_PER_SEC);
         self.seconds.add(second, class, 1);
-        let cell = self.cell_mut(second.div_euclid(60), id);
+        let minute = second.div_euclid(60);
+        self.max_minute = self.max_minute.max(minute);
+        let cell = self.cell_mut(minute, id);
         let c = &mut cell.counts[class.index()];
         *c = c.saturating_add(1);
         cell.latency.record(latency_ns);
@@ -251,6 +288,37 @@ impl Aggregator {
     /// Rows accepted so far.
     pub fn accepted(&self) -> u64 {
         self.accepted
+    }
+
+    /// Moves every pod-minute before `cutoff_minute`, and every page of per-second counts that
+    /// ends before it, into `into`. Pod lifetimes, row counts and bad rows stay (they are small
+    /// and merge at the end). Parsing threads call this as they go, so that a minute they have
+    /// finished lives once in a shared aggregate instead of once per thread.
+    pub fn retire_before(&mut self, cutoff_minute: i64, into: &mut Aggregator) {
+        let mut remap: Vec<Option<u32>> = vec![None; self.pods.len()];
+        let minutes = std::mem::take(&mut self.minutes);
+        self.minute_index.clear();
+        self.last_minute = None;
+        for (minute, m) in minutes {
+            if minute >= cutoff_minute {
+                self.minute_index.insert(minute, self.minutes.len());
+                self.minutes.push((minute, m));
+                continue;
+            }
+            for (pod, cell) in m.pods.into_iter().zip(m.cells) {
+                let id = *remap[pod as usize].get_or_insert_with(|| {
+                    into.intern_pod(self.pods[pod as usize].name.as_bytes())
+                });
+                into.cell_mut(minute, id).absorb(&cell);
+            }
+        }
+        self.seconds
+            .retire_before(cutoff_minute * 60, &mut into.seconds);
+    }
+
+    /// The latest minute a row fell in, if any.
+    pub fn max_minute(&self) -> Option<i64> {
+        (self.max_minute > i64::MIN).then_some(self.max_minute)
     }
 
     /// Adds another aggregate into this one.
@@ -264,15 +332,12 @@ impl Aggregator {
         }
         for (minute, m) in other.minutes {
             for (pod, cell) in m.pods.into_iter().zip(m.cells) {
-                let mine = self.cell_mut(minute, remap[pod as usize]);
-                for (a, b) in mine.counts.iter_mut().zip(cell.counts) {
-                    *a = a.saturating_add(b);
-                }
-                mine.latency.merge(&cell.latency);
+                self.cell_mut(minute, remap[pod as usize]).absorb(&cell);
             }
         }
         self.seconds.merge(other.seconds);
         self.accepted += other.accepted;
+        self.max_minute = self.max_minute.max(other.max_minute);
         self.bad.merge(other.bad);
     }
 
@@ -317,6 +382,23 @@ impl Aggregator {
             cells,
             diagnostics,
         }
+    }
+}
+
+/// How far behind its latest minute a parsing thread keeps minutes open: rows of a log arrive
+/// roughly in time order, and a row later than this still lands correctly (it opens the minute
+/// again, and the two halves merge at the end).
+pub const RETIRE_LAG_MINUTES: i64 = 15;
+
+/// Moves a thread's finished minutes into the shared aggregate (see
+/// [`Aggregator::retire_before`]). A poisoned lock skips the move: the panic that poisoned it is
+/// reported when the thread is joined.
+pub fn retire_finished(part: &mut Aggregator, shared: &std::sync::Mutex<Aggregator>) {
+    let Some(latest) = part.max_minute() else {
+        return;
+    };
+    if let Ok(mut shared) = shared.lock() {
+        part.retire_before(latest - RETIRE_LAG_MINUTES, &mut shared);
     }
 }
 
@@ -628,6 +710,18 @@ mod tests {
             if i % 2 == 0 { &mut a } else { &mut b }.push(r.0, r.1, r.2, r.3.as_bytes());
         }
         b.merge(a);
+        // Retiring in steps into a third aggregate and merging the rest changes nothing either.
+        let mut c = Aggregator::new();
+        let mut d = Aggregator::new();
+        for (i, r) in rows.iter().enumerate() {
+            c.push(r.0, r.1, r.2, r.3.as_bytes());
+            if i % 97 == 0 {
+                let cutoff = c.max_minute().expect("rows") - 3;
+                c.retire_before(cutoff, &mut d);
+            }
+        }
+        d.merge(c);
+        let z = d.finish(1.0, Diagnostics::default());
         let x = one.finish(1.0, Diagnostics::default());
         let y = b.finish(1.0, Diagnostics::default());
         assert_eq!(x.pods, y.pods);
@@ -637,5 +731,11 @@ mod tests {
             y.seconds.iter().collect::<Vec<_>>()
         );
         assert_eq!(x.rows, 500);
+        assert_eq!(x.pods, z.pods);
+        assert_eq!(x.cells, z.cells);
+        assert_eq!(
+            x.seconds.iter().collect::<Vec<_>>(),
+            z.seconds.iter().collect::<Vec<_>>()
+        );
     }
 }

@@ -1,19 +1,20 @@
 //! A sparse, mergeable log-linear latency histogram with a stated error bound.
 //!
-//! The bucket layout is HdrHistogram's with 7 sub-bucket bits over nanoseconds; the storage is
+//! The bucket layout is HdrHistogram's with 6 sub-bucket bits over nanoseconds; the storage is
 //! sparse (only non-empty buckets), because rightsize keeps one histogram per pod-minute and a
 //! dense HdrHistogram of that range costs kilobytes each even when it holds three samples.
 
 /// Sub-bucket bits: each power-of-two range is split into `2^SUB_BITS` equal buckets.
-const SUB_BITS: u32 = 7;
+const SUB_BITS: u32 = 6;
 /// Values below this are stored exactly (one bucket per nanosecond).
 const EXACT_LIMIT: u64 = 1 << (SUB_BITS + 1);
 
 /// The largest relative error of any quantile this histogram reports, for values of at least
-/// 256 ns: a bucket `[lo, hi)` has `hi - lo <= lo / 128` and the reported value is its midpoint,
-/// so the distance to any value in the bucket is at most `lo / 256`. Below 256 ns values are
-/// exact. The issue asks for 1%; this layout guarantees 0.39%.
-pub const MAX_RELATIVE_ERROR: f64 = 1.0 / 256.0;
+/// 128 ns: a bucket `[lo, hi)` has `hi - lo <= lo / 64` and the reported value is its midpoint,
+/// so the distance to any value in the bucket is at most `lo / 128`. Below 128 ns values are
+/// exact. The issue asks for 1%; this layout guarantees 0.78% with half the buckets of a 0.39%
+/// layout, which halves the memory of busy pod-minutes.
+pub const MAX_RELATIVE_ERROR: f64 = 1.0 / 128.0;
 
 /// One non-empty bucket: its index in the log-linear layout and how many values fell in it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,12 +28,41 @@ struct Bucket {
 /// 2 bytes a value then beats 8 bytes a bucket, and recording is an append.
 const SMALL_MAX: usize = 64;
 
+/// Bits of a packed bucket's count; the index takes the 12 above them (the largest index is
+/// 3775).
+const COUNT_BITS: u32 = 20;
+/// The largest count a packed bucket holds; one more switches the histogram to wide buckets.
+const PACKED_COUNT_MAX: u32 = (1 << COUNT_BITS) - 1;
+
 #[derive(Debug, Clone)]
 enum Store {
-    /// Bucket indices of single values, unsorted.
+    /// Bucket indices of single values, unsorted: 2 bytes a value.
     Small(Vec<u16>),
-    /// Non-empty buckets sorted by index.
-    Pairs(Vec<Bucket>),
+    /// Non-empty buckets sorted by index, packed as `index << 20 | count`: 4 bytes a bucket.
+    Packed(Vec<u32>),
+    /// Non-empty buckets sorted by index, for counts beyond 2^20 - 1 (a million values in one
+    /// bucket of one pod-minute): 8 bytes a bucket.
+    Wide(Vec<Bucket>),
+}
+
+fn pack(b: Bucket) -> u32 {
+    (u32::from(b.index) << COUNT_BITS) | b.count
+}
+
+fn unpack(p: u32) -> Bucket {
+    Bucket {
+        index: (p >> COUNT_BITS) as u16,
+        count: p & PACKED_COUNT_MAX,
+    }
+}
+
+/// The most compact store for sorted buckets.
+fn store_of(buckets: Vec<Bucket>) -> Store {
+    if buckets.iter().all(|b| b.count <= PACKED_COUNT_MAX) {
+        Store::Packed(buckets.into_iter().map(pack).collect())
+    } else {
+        Store::Wide(buckets)
+    }
 }
 
 impl Default for Store {
@@ -78,8 +108,8 @@ fn index_of(value_ns: u64) -> u16 {
     }
     let exponent = 63 - value_ns.leading_zeros(); // >= SUB_BITS + 1
     let shift = exponent - SUB_BITS;
-    let mantissa = value_ns >> shift; // in [128, 256)
-    // Largest index: (63 - 7) * 128 + 255 = 7423, which fits in u16.
+    let mantissa = value_ns >> shift; // in [64, 128)
+    // Largest index: (63 - 6) * 64 + 127 = 3775, which fits in 12 bits.
     (shift as u64 * (1 << SUB_BITS) + mantissa) as u16
 }
 
@@ -140,9 +170,26 @@ impl LatencyHistogram {
                 values.push(index);
                 return;
             }
-            self.store = Store::Pairs(pairs_of(values));
+            self.store = store_of(pairs_of(values));
         }
-        if let Store::Pairs(buckets) = &mut self.store {
+        if let Store::Packed(packed) = &mut self.store {
+            match packed.binary_search_by_key(&index, |p| (p >> COUNT_BITS) as u16) {
+                Ok(pos) if (packed[pos] & PACKED_COUNT_MAX) + n <= PACKED_COUNT_MAX => {
+                    packed[pos] += n;
+                    return;
+                }
+                Err(pos) if n <= PACKED_COUNT_MAX => {
+                    if packed.len() == packed.capacity() {
+                        // Grow by a quarter: doubling would leave a third of the memory unused.
+                        packed.reserve_exact(8.max(packed.len() / 4));
+                    }
+                    packed.insert(pos, pack(Bucket { index, count: n }));
+                    return;
+                }
+                _ => self.store = Store::Wide(packed.iter().map(|p| unpack(*p)).collect()),
+            }
+        }
+        if let Store::Wide(buckets) = &mut self.store {
             add_to_pairs(buckets, index, n);
         }
     }
@@ -151,7 +198,10 @@ impl LatencyHistogram {
     fn pairs(&self) -> std::borrow::Cow<'_, [Bucket]> {
         match &self.store {
             Store::Small(values) => std::borrow::Cow::Owned(pairs_of(values)),
-            Store::Pairs(buckets) => std::borrow::Cow::Borrowed(buckets),
+            Store::Packed(packed) => {
+                std::borrow::Cow::Owned(packed.iter().map(|p| unpack(*p)).collect())
+            }
+            Store::Wide(buckets) => std::borrow::Cow::Borrowed(buckets),
         }
     }
 
@@ -193,7 +243,7 @@ impl LatencyHistogram {
         }
         merged.extend_from_slice(&a[i..]);
         merged.extend_from_slice(&b[j..]);
-        self.store = Store::Pairs(merged);
+        self.store = store_of(merged);
     }
 
     /// The sum of many histograms, through one dense table with 64-bit counts: linear in the
@@ -208,7 +258,13 @@ impl LatencyHistogram {
                         counts[usize::from(*v)] += 1;
                     }
                 }
-                Store::Pairs(buckets) => {
+                Store::Packed(packed) => {
+                    for p in packed {
+                        let b = unpack(*p);
+                        counts[usize::from(b.index)] += u64::from(b.count);
+                    }
+                }
+                Store::Wide(buckets) => {
                     for b in buckets {
                         counts[usize::from(b.index)] += u64::from(b.count);
                     }
@@ -366,13 +422,40 @@ mod tests {
     #[test]
     fn small_values_are_exact() {
         let mut h = LatencyHistogram::new();
-        for v in [0, 1, 17, 255] {
+        for v in [0, 1, 17, 127] {
             h.record(v);
         }
         assert_eq!(h.quantile_ns(0.0), Some(0.0));
         assert_eq!(h.quantile_ns(0.5), Some(1.0));
         assert_eq!(h.quantile_ns(0.75), Some(17.0));
-        assert_eq!(h.quantile_ns(1.0), Some(255.0));
+        assert_eq!(h.quantile_ns(1.0), Some(127.0));
+        assert!(index_of(u64::MAX) < 1 << (32 - COUNT_BITS));
+    }
+
+    #[test]
+    fn stores_move_from_small_to_packed_to_wide_without_losing_counts() {
+        let mut h = LatencyHistogram::new();
+        for v in 0..SMALL_MAX as u64 {
+            h.record(1_000_000 + v * 1_000);
+        }
+        assert!(matches!(h.store, Store::Small(_)));
+        h.record(5_000_000);
+        assert!(matches!(h.store, Store::Packed(_)));
+        h.record_n(5_000_000, PACKED_COUNT_MAX);
+        assert!(matches!(h.store, Store::Wide(_)));
+        assert_eq!(
+            h.count(),
+            SMALL_MAX as u64 + 1 + u64::from(PACKED_COUNT_MAX)
+        );
+        let p50 = h.quantile_ns(0.5).expect("non-empty");
+        assert!((p50 - 5e6).abs() / 5e6 <= MAX_RELATIVE_ERROR);
+        // A merge of packed histograms that overflows a bucket goes wide too.
+        let mut a = LatencyHistogram::new();
+        a.record_n(7_000_000, PACKED_COUNT_MAX);
+        let b = a.clone();
+        a.merge(&b);
+        assert!(matches!(a.store, Store::Wide(_)));
+        assert_eq!(a.count(), 2 * u64::from(PACKED_COUNT_MAX));
     }
 
     #[test]

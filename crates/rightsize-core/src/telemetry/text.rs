@@ -8,7 +8,7 @@ use std::sync::{Mutex, mpsc};
 
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 
-use super::aggregate::{Aggregator, FieldValue, RowInterpreter};
+use super::aggregate::{Aggregator, FieldValue, RowInterpreter, retire_finished};
 use super::diagnostics::{BadReason, BadRows, Diagnostics, Location};
 use super::schema::ColumnMap;
 use super::source::{InputFormat, sniff_format};
@@ -22,6 +22,9 @@ struct Chunk {
     len: usize,
     first_line: u64,
 }
+
+/// A parsing thread hands its finished minutes to the shared aggregate every this many chunks.
+const RETIRE_EVERY_CHUNKS: u32 = 2;
 
 /// How the workers read a line.
 enum Layout {
@@ -521,6 +524,7 @@ pub fn ingest_text<R: Read + Send>(
     let mut reader_bad = BadRows::default();
     let rows_before = agg.accepted() + agg.bad.total();
     let mut pending = buf;
+    let shared = Mutex::new(std::mem::take(agg));
 
     let partials = std::thread::scope(|scope| -> Result<Vec<Aggregator>, IngestError> {
         let handles: Vec<_> = (0..threads)
@@ -529,6 +533,7 @@ pub fn ingest_text<R: Read + Send>(
                 let layout = &layout;
                 let interp = &interp;
                 let free_tx = free_tx.clone();
+                let shared = &shared;
                 scope.spawn(move || {
                     let mut w = Worker {
                         layout,
@@ -540,6 +545,7 @@ pub fn ingest_text<R: Read + Send>(
                         quoted: Vec::new(),
                         hours: HourCache::default(),
                     };
+                    let mut chunks = 0u32;
                     loop {
                         let next = match rx.lock() {
                             Ok(guard) => guard.recv(),
@@ -548,6 +554,10 @@ pub fn ingest_text<R: Read + Send>(
                         let Ok(chunk) = next else { break };
                         let rows = w.process(&chunk);
                         progress.rows(rows);
+                        chunks += 1;
+                        if chunks.is_multiple_of(RETIRE_EVERY_CHUNKS) {
+                            retire_finished(&mut w.agg, shared);
+                        }
                         // The reader may be gone already; the buffer is then simply dropped.
                         let _ = free_tx.send(chunk.data);
                     }
@@ -647,6 +657,9 @@ pub fn ingest_text<R: Read + Send>(
         send_result?;
         Ok(partials)
     })?;
+    *agg = shared
+        .into_inner()
+        .map_err(|_| IngestError::Internal("a parsing thread panicked".into()))?;
     for p in partials {
         agg.merge(p);
     }
