@@ -413,6 +413,12 @@ fn text_summary_reads_like_a_report() {
         assert!(text.contains(line), "missing {line:?} in\n{text}");
     }
     assert!(text.contains("'kaboom' 2"), "{text}");
+    // No progress bar when stderr is not a terminal.
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]

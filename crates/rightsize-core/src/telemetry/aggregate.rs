@@ -616,7 +616,9 @@ impl RowInterpreter {
                     if !t.is_ascii() && std::str::from_utf8(t).is_err() {
                         return reject(BadReason::BinaryJunk, 3);
                     }
-                    Cow::Borrowed(t.trim_ascii())
+                    let padded = t.first().is_some_and(u8::is_ascii_whitespace)
+                        || t.last().is_some_and(u8::is_ascii_whitespace);
+                    Cow::Borrowed(if padded { t.trim_ascii() } else { t })
                 }
                 FieldValue::Missing | FieldValue::Text(_) => {
                     return reject(BadReason::MissingField, 3);

@@ -210,8 +210,30 @@ fn plain_decimal_ns(t: &[u8], unit: LatencyUnit) -> Option<u64> {
     if int_part.is_empty() && frac_part.is_empty() {
         return None;
     }
-    let frac = frac_part.len() as u32;
-    let mantissa = digits(int_part)? * 10u64.pow(frac) + digits(frac_part)?;
+    const POW10: [u64; 20] = [
+        1,
+        10,
+        100,
+        1_000,
+        10_000,
+        100_000,
+        1_000_000,
+        10_000_000,
+        100_000_000,
+        1_000_000_000,
+        10_000_000_000,
+        100_000_000_000,
+        1_000_000_000_000,
+        10_000_000_000_000,
+        100_000_000_000_000,
+        1_000_000_000_000_000,
+        10_000_000_000_000_000,
+        100_000_000_000_000_000,
+        1_000_000_000_000_000_000,
+        10_000_000_000_000_000_000,
+    ];
+    let frac = frac_part.len();
+    let mantissa = digits(int_part)? * POW10[frac] + digits(frac_part)?;
     let unit_digits = match unit {
         LatencyUnit::Seconds => 9,
         LatencyUnit::Millis => 6,
@@ -221,10 +243,10 @@ fn plain_decimal_ns(t: &[u8], unit: LatencyUnit) -> Option<u64> {
     // Exact when the unit is a multiple of the fraction's scale (ms with up to 6 decimals, s
     // with up to 9): the usual case, one multiplication.
     if frac <= unit_digits {
-        return mantissa.checked_mul(10u64.pow(unit_digits - frac));
+        return mantissa.checked_mul(POW10[unit_digits - frac]);
     }
-    let scale = u128::from(10u64.pow(frac));
-    let unit_ns = u128::from(10u64.pow(unit_digits));
+    let scale = u128::from(POW10[frac]);
+    let unit_ns = u128::from(POW10[unit_digits]);
     let ns = (u128::from(mantissa) * unit_ns + scale / 2) / scale;
     u64::try_from(ns).ok()
 }

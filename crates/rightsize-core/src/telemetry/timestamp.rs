@@ -307,12 +307,22 @@ fn fraction(t: &[u8], i: usize) -> (i64, usize) {
         1,
     ];
     let rest = t.get(i..).unwrap_or(&[]);
-    let len = rest.iter().take_while(|b| b.is_ascii_digit()).count();
-    let kept = &rest[..len.min(9)];
-    let nanos = kept
+    let mut nanos = 0i64;
+    let mut kept = 0;
+    for &b in rest.iter().take(9) {
+        let d = b.wrapping_sub(b'0');
+        if d > 9 {
+            break;
+        }
+        nanos = nanos * 10 + i64::from(d);
+        kept += 1;
+    }
+    // Digits past nanoseconds are read and dropped.
+    let extra = rest[kept..]
         .iter()
-        .fold(0i64, |acc, d| acc * 10 + i64::from(d - b'0'));
-    (nanos * SCALE[kept.len()], i + len)
+        .take_while(|b| b.is_ascii_digit())
+        .count();
+    (nanos * SCALE[kept], i + kept + extra)
 }
 
 /// Parses `Z`, `+HH:MM`, `+HHMM`, `+HH`, ` UTC` or nothing at the end of a timestamp.
