@@ -79,6 +79,23 @@ fn every_timestamp_form_lands_on_the_right_instant() {
 }
 
 #[test]
+fn crlf_line_ends_and_trailing_spaces_read_like_lf() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let lf = std::fs::read_to_string(fixture("timestamps.csv")).expect("fixture");
+    let crlf = dir.path().join("crlf.csv");
+    std::fs::write(&crlf, lf.replace('\n', "\r\n")).expect("write");
+    let padded = dir.path().join("padded.csv");
+    std::fs::write(&padded, lf.replace(",pod-", ", pod-")).expect("write");
+    let mut want = ingest_json(&[p(&fixture("timestamps.csv"))]);
+    want["files"] = Value::Null;
+    for f in [&crlf, &padded] {
+        let mut got = ingest_json(&[p(f)]);
+        got["files"] = Value::Null;
+        assert_eq!(got, want, "{f:?}");
+    }
+}
+
+#[test]
 fn status_conventions_fold_into_classes() {
     let s = ingest_json(&[p(&fixture("statuses.csv"))]);
     let classes = &s["status_classes"];

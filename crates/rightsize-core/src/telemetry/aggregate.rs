@@ -670,7 +670,7 @@ impl RowInterpreter {
 
 /// Classifies a status of one to three ASCII digits without going through text; `None` sends
 /// anything else to [`classify_text`].
-fn classify_status_bytes(t: &[u8], convention: StatusConvention) -> Option<StatusClass> {
+pub(crate) fn classify_status_bytes(t: &[u8], convention: StatusConvention) -> Option<StatusClass> {
     let n = match *t {
         [a, b, c] if a.is_ascii_digit() && b.is_ascii_digit() && c.is_ascii_digit() => {
             i64::from(a - b'0') * 100 + i64::from(b - b'0') * 10 + i64::from(c - b'0')

@@ -189,7 +189,7 @@ pub fn parse_latency(text: &[u8], unit: LatencyUnit) -> Result<u64, LatencyError
 
 /// `123` or `123.456` (at most 18 digits): the common case, converted to nanoseconds in integer
 /// arithmetic, rounding half up, without going through `str::parse` or floating point.
-fn plain_decimal_ns(t: &[u8], unit: LatencyUnit) -> Option<u64> {
+pub(crate) fn plain_decimal_ns(t: &[u8], unit: LatencyUnit) -> Option<u64> {
     fn digits(s: &[u8]) -> Option<u64> {
         let mut v = 0u64;
         for &b in s {

@@ -9,10 +9,13 @@ use std::sync::{Mutex, mpsc};
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 
 use super::aggregate::{Aggregator, FieldValue, RowInterpreter, retire_finished};
+use super::aggregate::{UNKNOWN_POD, classify_status_bytes};
 use super::diagnostics::{BadReason, BadRows, Diagnostics, Location};
 use super::schema::ColumnMap;
+use super::schema::plain_decimal_ns;
 use super::source::{InputFormat, sniff_format};
-use super::timestamp::HourCache;
+use super::status::StatusClass;
+use super::timestamp::{HourCache, epoch_int_to_ns, parse_iso_fast};
 use super::{IngestConfig, IngestError, Progress};
 
 /// A run of whole lines (`data[..len]`) and the 1-based number of its first line. `data` is a
@@ -159,8 +162,44 @@ fn strip_cr(line: &[u8]) -> &[u8] {
     line.strip_suffix(b"\r").unwrap_or(line)
 }
 
+/// Marks a column that plays no role in [`FastLane::col_role`].
+const NO_ROLE: u8 = u8::MAX;
+
+/// What the delimited fast lane needs to know about the layout, computed once.
+struct FastLane {
+    /// For each column up to the last role column, the role slot it fills (0 timestamp,
+    /// 1 latency, 2 status, 3 pod) or [`NO_ROLE`].
+    col_role: Vec<u8>,
+    /// The bit mask of role slots a line must have for the fast lane.
+    required: u8,
+}
+
+impl FastLane {
+    fn for_layout(layout: &Layout) -> Self {
+        let Layout::Delimited { map, .. } = layout else {
+            return FastLane {
+                col_role: Vec::new(),
+                required: u8::MAX,
+            };
+        };
+        let mut col_role = vec![NO_ROLE; map.max_index() + 1];
+        let mut required = 0u8;
+        for (slot, index) in [Some(map.timestamp), Some(map.latency), map.status, map.pod]
+            .into_iter()
+            .enumerate()
+        {
+            if let Some(i) = index {
+                col_role[i] = slot as u8;
+                required |= 1 << slot;
+            }
+        }
+        FastLane { col_role, required }
+    }
+}
+
 struct Worker<'a> {
     layout: &'a Layout,
+    lane: FastLane,
     interp: &'a RowInterpreter,
     file: u32,
     max_line_bytes: usize,
@@ -174,6 +213,10 @@ impl Worker<'_> {
     fn process(&mut self, chunk: &Chunk) -> u64 {
         let data = &chunk.data[..chunk.len];
         let before = self.agg.accepted() + self.agg.bad.total();
+        if let Layout::Delimited { delimiter, map } = self.layout {
+            self.process_delimited(data, chunk.first_line, *delimiter, map);
+            return self.agg.accepted() + self.agg.bad.total() - before;
+        }
         let mut line_no = chunk.first_line;
         let mut start = 0;
         while start < data.len() {
@@ -188,6 +231,149 @@ impl Worker<'_> {
             self.line(line, at);
         }
         self.agg.accepted() + self.agg.bad.total() - before
+    }
+
+    /// Delimited chunks go through a fast lane: one eight-bytes-at-a-time scan of the whole
+    /// chunk for delimiters, newlines and quotes records each line's four role fields, and a
+    /// line whose fields all have the common forms (an ISO timestamp with an offset or an
+    /// integer epoch, a plain decimal latency, a numeric status, a clean ASCII pod name) is
+    /// added without further ado. Any other line, and any doubt, goes to [`Worker::line`], the
+    /// general path, so the lane changes speed, never results.
+    fn process_delimited(&mut self, data: &[u8], first_line: u64, delimiter: u8, map: &ColumnMap) {
+        // Copied out (a few bytes a chunk) so that the scan can call back into `self`.
+        let col_role = self.lane.col_role.clone();
+        let required = self.lane.required;
+        let mut line_no = first_line;
+        let mut line_start = 0usize;
+        let mut field = 0usize;
+        let mut field_start = 0usize;
+        let mut spans = [(0usize, 0usize); 4];
+        let mut seen = 0u8;
+        let mut quoted = false;
+        let mut base = 0usize;
+        let mut words = data.chunks_exact(8);
+        // The scan state machine, run at each delimiter, newline or quote.
+        macro_rules! hit {
+            ($pos:expr) => {{
+                let pos = $pos;
+                let b = data[pos];
+                if b == b'"' {
+                    quoted = true;
+                } else {
+                    if let Some(&role) = col_role.get(field)
+                        && role != NO_ROLE
+                    {
+                        spans[role as usize] = (field_start, pos);
+                        seen |= 1 << role;
+                    }
+                    field += 1;
+                    field_start = pos + 1;
+                    if b == b'\n' {
+                        let at = Location {
+                            file: self.file,
+                            line: line_no,
+                        };
+                        if quoted
+                            || seen != required
+                            || !self.fast_line(data, line_start, pos, &spans, map)
+                        {
+                            self.line(strip_cr(&data[line_start..pos]), at);
+                        }
+                        line_no += 1;
+                        line_start = pos + 1;
+                        field = 0;
+                        seen = 0;
+                        quoted = false;
+                    }
+                }
+            }};
+        }
+        for word in words.by_ref() {
+            let mut bytes = [0u8; 8];
+            bytes.copy_from_slice(word);
+            let w = u64::from_le_bytes(bytes);
+            let mut hits = bytes_equal(w, delimiter) | bytes_equal(w, b'\n') | bytes_equal(w, b'"');
+            while hits != 0 {
+                hit!(base + (hits.trailing_zeros() / 8) as usize);
+                hits &= hits - 1;
+            }
+            base += 8;
+        }
+        for (i, &b) in words.remainder().iter().enumerate() {
+            if b == delimiter || b == b'\n' || b == b'"' {
+                hit!(base + i);
+            }
+        }
+        if line_start < data.len() {
+            // The last line of the input, without a newline.
+            let at = Location {
+                file: self.file,
+                line: line_no,
+            };
+            self.line(strip_cr(&data[line_start..]), at);
+        }
+    }
+
+    /// Adds a line whose role fields are `spans` if every field has its common form; false
+    /// sends the line to the general path.
+    fn fast_line(
+        &mut self,
+        data: &[u8],
+        start: usize,
+        end: usize,
+        spans: &[(usize, usize); 4],
+        map: &ColumnMap,
+    ) -> bool {
+        if end - start > self.max_line_bytes {
+            return false;
+        }
+        let crlf = end > start && data[end - 1] == b'\r';
+        let field = |i: usize| {
+            let (a, mut b) = spans[i];
+            if crlf && b == end {
+                b -= 1;
+            }
+            &data[a..b]
+        };
+        let ts = field(0);
+        let Some(ts_ns) = parse_iso_fast(ts, &mut self.hours).or_else(|| {
+            // Integer epochs: digits only.
+            let digits_only = !ts.is_empty() && ts.len() <= 19 && ts.iter().all(u8::is_ascii_digit);
+            digits_only
+                .then(|| {
+                    ts.iter()
+                        .fold(0i64, |acc, d| acc * 10 + i64::from(d - b'0'))
+                })
+                .and_then(|v| epoch_int_to_ns(v, &self.interp.timestamps))
+        }) else {
+            return false;
+        };
+        let Some(latency_ns) = plain_decimal_ns(field(1), self.interp.latency_unit) else {
+            return false;
+        };
+        let class = if map.status.is_some() {
+            match classify_status_bytes(field(2), self.interp.status_convention) {
+                Some(c) => c,
+                None => return false,
+            }
+        } else {
+            StatusClass::Ok
+        };
+        let pod: &[u8] = if map.pod.is_some() {
+            let p = field(3);
+            let clean = !p.is_empty()
+                && p.is_ascii()
+                && !p[0].is_ascii_whitespace()
+                && !p[p.len() - 1].is_ascii_whitespace();
+            if !clean {
+                return false;
+            }
+            p
+        } else {
+            UNKNOWN_POD.as_bytes()
+        };
+        self.agg.push(ts_ns, latency_ns, class, pod);
+        true
     }
 
     fn line(&mut self, line: &[u8], at: Location) {
@@ -537,6 +723,7 @@ pub fn ingest_text<R: Read + Send>(
                 scope.spawn(move || {
                     let mut w = Worker {
                         layout,
+                        lane: FastLane::for_layout(layout),
                         interp,
                         file,
                         max_line_bytes: cfg.max_line_bytes,

@@ -306,23 +306,23 @@ fn fraction(t: &[u8], i: usize) -> (i64, usize) {
         10,
         1,
     ];
-    let rest = t.get(i..).unwrap_or(&[]);
     let mut nanos = 0i64;
-    let mut kept = 0;
-    for &b in rest.iter().take(9) {
-        let d = b.wrapping_sub(b'0');
+    let mut j = i;
+    let stop = t.len().min(i + 9);
+    while j < stop {
+        let d = t[j].wrapping_sub(b'0');
         if d > 9 {
             break;
         }
         nanos = nanos * 10 + i64::from(d);
-        kept += 1;
+        j += 1;
     }
+    let kept = j - i;
     // Digits past nanoseconds are read and dropped.
-    let extra = rest[kept..]
-        .iter()
-        .take_while(|b| b.is_ascii_digit())
-        .count();
-    (nanos * SCALE[kept], i + kept + extra)
+    while j < t.len() && t[j].is_ascii_digit() {
+        j += 1;
+    }
+    (nanos * SCALE[kept], j)
 }
 
 /// Parses `Z`, `+HH:MM`, `+HHMM`, `+HH`, ` UTC` or nothing at the end of a timestamp.
@@ -353,7 +353,7 @@ fn offset(rest: &[u8]) -> Option<Option<i64>> {
 /// The fast path of [`parse_iso`]: a full `YYYY-MM-DDTHH:MM:SS[.f]` with an explicit offset,
 /// the hour taken from the cache when its prefix matches. `None` sends the text to the full
 /// parser (which also handles zone-less times, whose zone may shift within an hour).
-fn parse_iso_fast(t: &[u8], cache: &mut HourCache) -> Option<i64> {
+pub(crate) fn parse_iso_fast(t: &[u8], cache: &mut HourCache) -> Option<i64> {
     if t.len() < 20 || t[13] != b':' || t[16] != b':' {
         return None;
     }
