@@ -9,6 +9,9 @@ mod progress;
 
 use std::process::ExitCode;
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use clap::{Parser, Subcommand};
 
 /// Cut off-peak serving cost without breaching the p99 SLO.
