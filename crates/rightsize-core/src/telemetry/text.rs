@@ -12,10 +12,10 @@ use super::aggregate::{Aggregator, FieldValue, RowInterpreter, retire_finished};
 use super::aggregate::{UNKNOWN_POD, classify_status_bytes};
 use super::diagnostics::{BadReason, BadRows, Diagnostics, Location};
 use super::schema::ColumnMap;
-use super::schema::plain_decimal_ns;
+use super::schema::plain_decimal_prefix;
 use super::source::{InputFormat, sniff_format};
 use super::status::StatusClass;
-use super::timestamp::{HourCache, epoch_int_to_ns, parse_iso_fast};
+use super::timestamp::{HourCache, epoch_int_to_ns, parse_iso_prefix};
 use super::{IngestConfig, IngestError, Progress};
 
 /// A run of whole lines (`data[..len]`) and the 1-based number of its first line. `data` is a
@@ -162,38 +162,39 @@ fn strip_cr(line: &[u8]) -> &[u8] {
     line.strip_suffix(b"\r").unwrap_or(line)
 }
 
-/// Marks a column that plays no role in [`FastLane::col_role`].
+/// The fast lane's role codes for each column.
+const ROLE_TIMESTAMP: u8 = 0;
+const ROLE_LATENCY: u8 = 1;
+const ROLE_STATUS: u8 = 2;
+const ROLE_POD: u8 = 3;
 const NO_ROLE: u8 = u8::MAX;
 
 /// What the delimited fast lane needs to know about the layout, computed once.
 struct FastLane {
-    /// For each column up to the last role column, the role slot it fills (0 timestamp,
-    /// 1 latency, 2 status, 3 pod) or [`NO_ROLE`].
+    /// For each column up to the last role column, the role it plays ([`ROLE_TIMESTAMP`] …) or
+    /// [`NO_ROLE`].
     col_role: Vec<u8>,
-    /// The bit mask of role slots a line must have for the fast lane.
-    required: u8,
 }
 
 impl FastLane {
     fn for_layout(layout: &Layout) -> Self {
         let Layout::Delimited { map, .. } = layout else {
             return FastLane {
-                col_role: Vec::new(),
-                required: u8::MAX,
+                col_role: vec![NO_ROLE],
             };
         };
         let mut col_role = vec![NO_ROLE; map.max_index() + 1];
-        let mut required = 0u8;
-        for (slot, index) in [Some(map.timestamp), Some(map.latency), map.status, map.pod]
-            .into_iter()
-            .enumerate()
-        {
+        for (role, index) in [
+            (ROLE_TIMESTAMP, Some(map.timestamp)),
+            (ROLE_LATENCY, Some(map.latency)),
+            (ROLE_STATUS, map.status),
+            (ROLE_POD, map.pod),
+        ] {
             if let Some(i) = index {
-                col_role[i] = slot as u8;
-                required |= 1 << slot;
+                col_role[i] = role;
             }
         }
-        FastLane { col_role, required }
+        FastLane { col_role }
     }
 }
 
@@ -213,8 +214,8 @@ impl Worker<'_> {
     fn process(&mut self, chunk: &Chunk) -> u64 {
         let data = &chunk.data[..chunk.len];
         let before = self.agg.accepted() + self.agg.bad.total();
-        if let Layout::Delimited { delimiter, map } = self.layout {
-            self.process_delimited(data, chunk.first_line, *delimiter, map);
+        if let Layout::Delimited { delimiter, .. } = self.layout {
+            self.process_delimited(data, chunk.first_line, *delimiter);
             return self.agg.accepted() + self.agg.bad.total() - before;
         }
         let mut line_no = chunk.first_line;
@@ -233,147 +234,129 @@ impl Worker<'_> {
         self.agg.accepted() + self.agg.bad.total() - before
     }
 
-    /// Delimited chunks go through a fast lane: one eight-bytes-at-a-time scan of the whole
-    /// chunk for delimiters, newlines and quotes records each line's four role fields, and a
-    /// line whose fields all have the common forms (an ISO timestamp with an offset or an
-    /// integer epoch, a plain decimal latency, a numeric status, a clean ASCII pod name) is
-    /// added without further ado. Any other line, and any doubt, goes to [`Worker::line`], the
-    /// general path, so the lane changes speed, never results.
-    fn process_delimited(&mut self, data: &[u8], first_line: u64, delimiter: u8, map: &ColumnMap) {
-        // Copied out (a few bytes a chunk) so that the scan can call back into `self`.
-        let col_role = self.lane.col_role.clone();
-        let required = self.lane.required;
+    /// Delimited chunks go through a fast lane that reads each line's fields while it finds
+    /// their ends: a timestamp in ISO form with an offset (or an integer epoch), a plain decimal
+    /// latency, a numeric status and a clean ASCII pod name, in whatever column order the
+    /// header gave, each followed by exactly the delimiter. A line it cannot read that way, and
+    /// any doubt, goes to [`Worker::line`], the general path, so the lane changes speed, never
+    /// results.
+    fn process_delimited(&mut self, data: &[u8], first_line: u64, delimiter: u8) {
+        let mut pos = 0;
         let mut line_no = first_line;
-        let mut line_start = 0usize;
-        let mut field = 0usize;
-        let mut field_start = 0usize;
-        let mut spans = [(0usize, 0usize); 4];
-        let mut seen = 0u8;
-        let mut quoted = false;
-        let mut base = 0usize;
-        let mut words = data.chunks_exact(8);
-        // The scan state machine, run at each delimiter, newline or quote.
-        macro_rules! hit {
-            ($pos:expr) => {{
-                let pos = $pos;
-                let b = data[pos];
-                if b == b'"' {
-                    quoted = true;
-                } else {
-                    if let Some(&role) = col_role.get(field)
-                        && role != NO_ROLE
-                    {
-                        spans[role as usize] = (field_start, pos);
-                        seen |= 1 << role;
-                    }
-                    field += 1;
-                    field_start = pos + 1;
-                    if b == b'\n' {
-                        let at = Location {
-                            file: self.file,
-                            line: line_no,
-                        };
-                        if quoted
-                            || seen != required
-                            || !self.fast_line(data, line_start, pos, &spans, map)
-                        {
-                            self.line(strip_cr(&data[line_start..pos]), at);
-                        }
-                        line_no += 1;
-                        line_start = pos + 1;
-                        field = 0;
-                        seen = 0;
-                        quoted = false;
-                    }
+        while pos < data.len() {
+            let next = match self.lane_line(data, pos, delimiter) {
+                Some(next) => next,
+                None => {
+                    let end = memchr::memchr(b'\n', &data[pos..]).map_or(data.len(), |p| pos + p);
+                    let at = Location {
+                        file: self.file,
+                        line: line_no,
+                    };
+                    self.line(strip_cr(&data[pos..end]), at);
+                    end + 1
                 }
-            }};
-        }
-        for word in words.by_ref() {
-            let mut bytes = [0u8; 8];
-            bytes.copy_from_slice(word);
-            let w = u64::from_le_bytes(bytes);
-            let mut hits = bytes_equal(w, delimiter) | bytes_equal(w, b'\n') | bytes_equal(w, b'"');
-            while hits != 0 {
-                hit!(base + (hits.trailing_zeros() / 8) as usize);
-                hits &= hits - 1;
-            }
-            base += 8;
-        }
-        for (i, &b) in words.remainder().iter().enumerate() {
-            if b == delimiter || b == b'\n' || b == b'"' {
-                hit!(base + i);
-            }
-        }
-        if line_start < data.len() {
-            // The last line of the input, without a newline.
-            let at = Location {
-                file: self.file,
-                line: line_no,
             };
-            self.line(strip_cr(&data[line_start..]), at);
+            pos = next;
+            line_no += 1;
         }
     }
 
-    /// Adds a line whose role fields are `spans` if every field has its common form; false
-    /// sends the line to the general path.
-    fn fast_line(
-        &mut self,
-        data: &[u8],
-        start: usize,
-        end: usize,
-        spans: &[(usize, usize); 4],
-        map: &ColumnMap,
-    ) -> bool {
-        if end - start > self.max_line_bytes {
-            return false;
+    /// Reads one line starting at `start` through the fast lane and returns where the next
+    /// line starts, or `None` (having added nothing) when the line needs the general path.
+    fn lane_line(&mut self, data: &[u8], start: usize, delimiter: u8) -> Option<usize> {
+        let mut pos = start;
+        let mut ts_ns = None;
+        let mut latency_ns = None;
+        let mut class = StatusClass::Ok;
+        let mut pod: &[u8] = UNKNOWN_POD.as_bytes();
+        let last = self.lane.col_role.len() - 1;
+        for (col, &role) in self.lane.col_role.iter().enumerate() {
+            let rest = &data[pos..];
+            let len = match role {
+                ROLE_TIMESTAMP => {
+                    let (ns, len) = parse_iso_prefix(rest, &mut self.hours).or_else(|| {
+                        let digits = rest
+                            .iter()
+                            .take(19)
+                            .take_while(|b| b.is_ascii_digit())
+                            .count();
+                        let value = rest[..digits]
+                            .iter()
+                            .fold(0i64, |acc, d| acc * 10 + i64::from(d - b'0'));
+                        (digits > 0)
+                            .then(|| epoch_int_to_ns(value, &self.interp.timestamps))
+                            .flatten()
+                            .map(|ns| (ns, digits))
+                    })?;
+                    ts_ns = Some(ns);
+                    len
+                }
+                ROLE_LATENCY => {
+                    let (ns, len) = plain_decimal_prefix(rest, self.interp.latency_unit)?;
+                    latency_ns = Some(ns);
+                    len
+                }
+                ROLE_STATUS => {
+                    let len = rest
+                        .iter()
+                        .take(4)
+                        .take_while(|b| b.is_ascii_digit())
+                        .count();
+                    class = classify_status_bytes(&rest[..len], self.interp.status_convention)?;
+                    len
+                }
+                _ => {
+                    // The pod, or a column that plays no role: up to the delimiter or the line's
+                    // end; a quote anywhere in it needs the general path.
+                    let stop = if col == last {
+                        memchr::memchr3(b'\n', b'"', delimiter, rest)
+                    } else {
+                        memchr::memchr3(delimiter, b'"', b'\n', rest)
+                    }
+                    .unwrap_or(rest.len());
+                    if rest.get(stop) == Some(&b'"') {
+                        return None;
+                    }
+                    let mut len = stop;
+                    if role == ROLE_POD {
+                        let field = &rest[..len];
+                        let field = field.strip_suffix(b"\r").unwrap_or(field);
+                        let clean = !field.is_empty()
+                            && field.is_ascii()
+                            && !field[0].is_ascii_whitespace()
+                            && !field[field.len() - 1].is_ascii_whitespace();
+                        if !clean {
+                            return None;
+                        }
+                        pod = field;
+                        len = field.len();
+                    }
+                    len
+                }
+            };
+            pos += len;
+            if col < last {
+                if data.get(pos) != Some(&delimiter) {
+                    return None;
+                }
+                pos += 1;
+            }
         }
-        let crlf = end > start && data[end - 1] == b'\r';
-        let field = |i: usize| {
-            let (a, mut b) = spans[i];
-            if crlf && b == end {
-                b -= 1;
+        // The line ends here, or more columns follow that play no role.
+        let next = match data.get(pos) {
+            None => data.len(),
+            Some(b'\n') => pos + 1,
+            Some(b'\r') if data.get(pos + 1) == Some(&b'\n') => pos + 2,
+            Some(&b) if b == delimiter => {
+                memchr::memchr(b'\n', &data[pos..]).map_or(data.len(), |p| pos + p + 1)
             }
-            &data[a..b]
+            Some(_) => return None,
         };
-        let ts = field(0);
-        let Some(ts_ns) = parse_iso_fast(ts, &mut self.hours).or_else(|| {
-            // Integer epochs: digits only.
-            let digits_only = !ts.is_empty() && ts.len() <= 19 && ts.iter().all(u8::is_ascii_digit);
-            digits_only
-                .then(|| {
-                    ts.iter()
-                        .fold(0i64, |acc, d| acc * 10 + i64::from(d - b'0'))
-                })
-                .and_then(|v| epoch_int_to_ns(v, &self.interp.timestamps))
-        }) else {
-            return false;
-        };
-        let Some(latency_ns) = plain_decimal_ns(field(1), self.interp.latency_unit) else {
-            return false;
-        };
-        let class = if map.status.is_some() {
-            match classify_status_bytes(field(2), self.interp.status_convention) {
-                Some(c) => c,
-                None => return false,
-            }
-        } else {
-            StatusClass::Ok
-        };
-        let pod: &[u8] = if map.pod.is_some() {
-            let p = field(3);
-            let clean = !p.is_empty()
-                && p.is_ascii()
-                && !p[0].is_ascii_whitespace()
-                && !p[p.len() - 1].is_ascii_whitespace();
-            if !clean {
-                return false;
-            }
-            p
-        } else {
-            UNKNOWN_POD.as_bytes()
-        };
-        self.agg.push(ts_ns, latency_ns, class, pod);
-        true
+        if next - start > self.max_line_bytes {
+            return None;
+        }
+        self.agg.push(ts_ns?, latency_ns?, class, pod);
+        Some(next)
     }
 
     fn line(&mut self, line: &[u8], at: Location) {
