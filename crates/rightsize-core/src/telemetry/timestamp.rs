@@ -381,54 +381,14 @@ fn offset(rest: &[u8]) -> Option<Option<i64>> {
     }
 }
 
-/// The fast path of [`parse_iso`]: a full `YYYY-MM-DDTHH:MM:SS[.f]` with an explicit offset,
+/// The fast path of [`parse_iso`]: a whole `YYYY-MM-DDTHH:MM:SS[.f]` with an explicit offset,
 /// the hour taken from the cache when its prefix matches. `None` sends the text to the full
 /// parser (which also handles zone-less times, whose zone may shift within an hour).
-pub(crate) fn parse_iso_fast(t: &[u8], cache: &mut HourCache) -> Option<i64> {
-    if t.len() < 20 || t[13] != b':' || t[16] != b':' {
-        return None;
+fn parse_iso_fast(t: &[u8], cache: &mut HourCache) -> Option<i64> {
+    match parse_iso_prefix(t, cache) {
+        Some((ns, len)) if len == t.len() => Some(ns),
+        _ => None,
     }
-    let hour_ns = match cache.hour_ns {
-        Some(ns) if cache.prefix[..] == t[..13] => ns,
-        _ => {
-            if t[7] != b'-' || !matches!(t[10], b'T' | b't' | b' ') {
-                return None;
-            }
-            let civil = Civil {
-                year: digits(t, 0, 4)?,
-                month: digits(t, 5, 2)?,
-                day: digits(t, 8, 2)?,
-                hour: digits(t, 11, 2)?,
-                minute: 0,
-                second: 0,
-                nanos: 0,
-            };
-            if !civil.valid() {
-                return None;
-            }
-            let ns = civil.as_utc_ns()?;
-            cache.prefix.copy_from_slice(&t[..13]);
-            cache.hour_ns = Some(ns);
-            ns
-        }
-    };
-    let minute = digits(t, 14, 2)?;
-    let second = digits(t, 17, 2)?;
-    if minute > 59 || second > 60 {
-        return None;
-    }
-    let mut nanos = 0;
-    let mut i = 19;
-    if matches!(t.get(19), Some(b'.' | b',')) {
-        let (n, end) = fraction(t, 20);
-        if end == 20 {
-            return None;
-        }
-        nanos = n;
-        i = end;
-    }
-    let off = offset(&t[i..])??;
-    Some(hour_ns + (minute * 60 + second - off) * 1_000_000_000 + nanos)
 }
 
 /// Parses `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH[:]MM|±HH)` at the start of `t` and returns the
