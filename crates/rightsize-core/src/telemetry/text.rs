@@ -4,7 +4,7 @@
 
 use std::borrow::Cow;
 use std::io::Read;
-use std::sync::{Mutex, mpsc};
+use std::sync::Mutex;
 
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 
@@ -17,14 +17,6 @@ use super::source::{InputFormat, sniff_format};
 use super::status::StatusClass;
 use super::timestamp::{HourCache, epoch_int_to_ns, parse_iso_prefix};
 use super::{IngestConfig, IngestError, Progress};
-
-/// A run of whole lines (`data[..len]`) and the 1-based number of its first line. `data` is a
-/// pooled buffer that goes back to the reader once parsed.
-struct Chunk {
-    data: Vec<u8>,
-    len: usize,
-    first_line: u64,
-}
 
 /// A parsing thread hands its finished minutes to the shared aggregate every this many chunks.
 const RETIRE_EVERY_CHUNKS: u32 = 2;
@@ -211,14 +203,13 @@ struct Worker<'a> {
 }
 
 impl Worker<'_> {
-    fn process(&mut self, chunk: &Chunk) -> u64 {
-        let data = &chunk.data[..chunk.len];
+    fn process(&mut self, data: &[u8], first_line: u64) -> u64 {
         let before = self.agg.accepted() + self.agg.bad.total();
         if let Layout::Delimited { delimiter, .. } = self.layout {
-            self.process_delimited(data, chunk.first_line, *delimiter);
+            self.process_delimited(data, first_line, *delimiter);
             return self.agg.accepted() + self.agg.bad.total() - before;
         }
-        let mut line_no = chunk.first_line;
+        let mut line_no = first_line;
         let mut start = 0;
         while start < data.len() {
             let end = memchr::memchr(b'\n', &data[start..]).map_or(data.len(), |p| start + p);
@@ -612,7 +603,7 @@ pub fn ingest_text<R: Read + Send>(
     };
     let chunk_bytes = cfg.chunk_bytes.max(cfg.max_line_bytes + 1);
     let mut buf = Vec::with_capacity(chunk_bytes);
-    let mut eof = fill(&mut reader, &mut buf, chunk_bytes).map_err(io_err)?;
+    let eof = fill(&mut reader, &mut buf, chunk_bytes).map_err(io_err)?;
     if buf.starts_with(b"\xef\xbb\xbf") {
         buf.drain(..3);
     }
@@ -686,23 +677,23 @@ pub fn ingest_text<R: Read + Send>(
     diag.note_layout(&map, &file_name);
     let interp = RowInterpreter::for_layout(&map, cfg);
     let threads = cfg.threads.max(1);
-    let (tx, rx) = mpsc::sync_channel::<Chunk>(threads * 2);
-    let rx = Mutex::new(rx);
-    // Parsed buffers come back for reuse: no allocation, zeroing or page faults per chunk.
-    let (free_tx, free_rx) = mpsc::channel::<Vec<u8>>();
-    let mut reader_bad = BadRows::default();
     let rows_before = agg.accepted() + agg.bad.total();
-    let mut pending = buf;
     let shared = Mutex::new(std::mem::take(agg));
+    let source = Mutex::new(ChunkSource {
+        reader,
+        pending: buf,
+        eof,
+        line_no: first_line,
+        chunk_bytes,
+        file,
+        bad: BadRows::default(),
+        error: None,
+    });
 
-    let partials = std::thread::scope(|scope| -> Result<Vec<Aggregator>, IngestError> {
+    let partials = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..threads)
             .map(|_| {
-                let rx = &rx;
-                let layout = &layout;
-                let interp = &interp;
-                let free_tx = free_tx.clone();
-                let shared = &shared;
+                let (layout, interp, shared, source) = (&layout, &interp, &shared, &source);
                 scope.spawn(move || {
                     let mut w = Worker {
                         layout,
@@ -715,129 +706,145 @@ pub fn ingest_text<R: Read + Send>(
                         quoted: Vec::new(),
                         hours: HourCache::default(),
                     };
+                    // Each thread reads its next chunk itself, under the lock, into its own
+                    // buffer: no reader thread, no hand-off, no allocation per chunk.
+                    let mut buf = Vec::new();
                     let mut chunks = 0u32;
                     loop {
-                        let next = match rx.lock() {
-                            Ok(guard) => guard.recv(),
-                            Err(_) => break,
+                        let next = match source.lock() {
+                            Ok(mut src) => match src.next(&mut buf) {
+                                Ok(next) => next,
+                                Err(e) => {
+                                    src.error = Some(e);
+                                    None
+                                }
+                            },
+                            Err(_) => None,
                         };
-                        let Ok(chunk) = next else { break };
-                        let rows = w.process(&chunk);
+                        let Some((len, first_line)) = next else { break };
+                        let rows = w.process(&buf[..len], first_line);
                         progress.rows(rows);
                         chunks += 1;
                         if chunks.is_multiple_of(RETIRE_EVERY_CHUNKS) {
                             retire_finished(&mut w.agg, shared);
                         }
-                        // The reader may be gone already; the buffer is then simply dropped.
-                        let _ = free_tx.send(chunk.data);
                     }
                     w.agg
                 })
             })
             .collect();
-        drop(free_tx);
-
-        let mut line_no = first_line;
-        let mut read_into =
-            |data: &mut [u8], mut filled: usize| -> std::io::Result<(usize, bool)> {
-                while filled < data.len() {
-                    match reader.read(&mut data[filled..]) {
-                        Ok(0) => return Ok((filled, true)),
-                        Ok(n) => filled += n,
-                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                        Err(e) => return Err(e),
-                    }
-                }
-                Ok((filled, false))
-            };
-        let send_result = (|| -> Result<(), IngestError> {
-            loop {
-                let mut data = free_rx
-                    .try_recv()
-                    .unwrap_or_else(|_| vec![0u8; chunk_bytes]);
-                let carry = pending.len().min(chunk_bytes);
-                data[..carry].copy_from_slice(&pending[..carry]);
-                pending.drain(..carry);
-                let (filled, at_end) = if eof {
-                    (carry, true)
-                } else {
-                    read_into(&mut data, carry).map_err(io_err)?
-                };
-                eof = at_end && pending.is_empty();
-                if filled == 0 {
-                    return Ok(());
-                }
-                let cut = if eof {
-                    Some(filled)
-                } else {
-                    memchr::memrchr(b'\n', &data[..filled]).map(|p| p + 1)
-                };
-                let Some(cut) = cut else {
-                    // A full buffer without a newline: one line longer than a chunk. Count it
-                    // and skip to the next newline without holding it.
-                    reader_bad.record(
-                        Location {
-                            file,
-                            line: line_no,
-                        },
-                        BadReason::LineTooLong,
-                        None,
-                        None,
-                    );
-                    line_no += 1;
-                    loop {
-                        let (n, at_end) = read_into(&mut data, 0).map_err(io_err)?;
-                        if let Some(p) = memchr::memchr(b'\n', &data[..n]) {
-                            pending.extend_from_slice(&data[p + 1..n]);
-                            eof = at_end && pending.is_empty();
-                            break;
-                        }
-                        if at_end {
-                            return Ok(());
-                        }
-                    }
-                    continue;
-                };
-                pending.extend_from_slice(&data[cut..filled]);
-                let lines = memchr::memchr_iter(b'\n', &data[..cut]).count() as u64;
-                let next_first = line_no + lines + u64::from(data[cut - 1] != b'\n');
-                if tx
-                    .send(Chunk {
-                        data,
-                        len: cut,
-                        first_line: line_no,
-                    })
-                    .is_err()
-                {
-                    return Err(IngestError::Internal(
-                        "a parsing thread stopped early".into(),
-                    ));
-                }
-                line_no = next_first;
-            }
-        })();
-        drop(tx);
-        let mut partials = Vec::with_capacity(threads);
-        for h in handles {
-            partials.push(
+        handles
+            .into_iter()
+            .map(|h| {
                 h.join()
-                    .map_err(|_| IngestError::Internal("a parsing thread panicked".into()))?,
-            );
-        }
-        send_result?;
-        Ok(partials)
+                    .map_err(|_| IngestError::Internal("a parsing thread panicked".into()))
+            })
+            .collect::<Result<Vec<Aggregator>, IngestError>>()
     })?;
+    let source = source
+        .into_inner()
+        .map_err(|_| IngestError::Internal("a parsing thread panicked".into()))?;
+    if let Some(e) = source.error {
+        return Err(io_err(e));
+    }
     *agg = shared
         .into_inner()
         .map_err(|_| IngestError::Internal("a parsing thread panicked".into()))?;
     for p in partials {
         agg.merge(p);
     }
-    agg.bad.merge(reader_bad);
+    agg.bad.merge(source.bad);
     if agg.accepted() + agg.bad.total() == rows_before {
         return Err(IngestError::HeaderOnly { file: file_name });
     }
     Ok(format)
+}
+
+/// The input that parsing threads share: each takes the next run of whole lines under a lock.
+struct ChunkSource<R> {
+    reader: R,
+    /// Bytes read but not handed out yet (the start of a line).
+    pending: Vec<u8>,
+    eof: bool,
+    /// Line number of the first line in `pending`.
+    line_no: u64,
+    chunk_bytes: usize,
+    file: u32,
+    /// Lines too long to hold, counted here.
+    bad: BadRows,
+    /// The first read error, which ends the ingestion.
+    error: Option<std::io::Error>,
+}
+
+impl<R: Read> ChunkSource<R> {
+    /// Reads until `data` is full or the input ends; returns the bytes filled and whether the
+    /// input ended.
+    fn read_into(&mut self, data: &mut [u8], mut filled: usize) -> std::io::Result<(usize, bool)> {
+        while filled < data.len() {
+            match self.reader.read(&mut data[filled..]) {
+                Ok(0) => return Ok((filled, true)),
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok((filled, false))
+    }
+
+    /// Fills `data` with the next run of whole lines and returns its length and first line
+    /// number; `None` at the end of the input.
+    fn next(&mut self, data: &mut Vec<u8>) -> std::io::Result<Option<(usize, u64)>> {
+        if data.len() != self.chunk_bytes {
+            data.resize(self.chunk_bytes, 0);
+        }
+        loop {
+            let carry = self.pending.len().min(self.chunk_bytes);
+            data[..carry].copy_from_slice(&self.pending[..carry]);
+            self.pending.drain(..carry);
+            let (filled, at_end) = if self.eof {
+                (carry, true)
+            } else {
+                self.read_into(data, carry)?
+            };
+            self.eof = at_end && self.pending.is_empty();
+            if filled == 0 {
+                return Ok(None);
+            }
+            let cut = if self.eof {
+                Some(filled)
+            } else {
+                memchr::memrchr(b'\n', &data[..filled]).map(|p| p + 1)
+            };
+            let Some(cut) = cut else {
+                // A full buffer without a newline: one line longer than a chunk. Count it and
+                // skip to the next newline without holding it.
+                let at = Location {
+                    file: self.file,
+                    line: self.line_no,
+                };
+                self.bad.record(at, BadReason::LineTooLong, None, None);
+                self.line_no += 1;
+                loop {
+                    let (n, at_end) = self.read_into(data, 0)?;
+                    if let Some(p) = memchr::memchr(b'\n', &data[..n]) {
+                        self.pending.extend_from_slice(&data[p + 1..n]);
+                        self.eof = at_end && self.pending.is_empty();
+                        break;
+                    }
+                    if at_end {
+                        self.eof = true;
+                        return Ok(None);
+                    }
+                }
+                continue;
+            };
+            self.pending.extend_from_slice(&data[cut..filled]);
+            let lines = memchr::memchr_iter(b'\n', &data[..cut]).count() as u64;
+            let first = self.line_no;
+            self.line_no += lines + u64::from(data[cut - 1] != b'\n');
+            return Ok(Some((cut, first)));
+        }
+    }
 }
 
 #[cfg(test)]
