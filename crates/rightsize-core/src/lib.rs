@@ -1,4 +1,5 @@
 //! rightsize-core: the pure, synchronous heart of rightsize. It reads only from readers it is
 //! handed, never the clock or the environment; time and randomness are parameters.
 
+pub mod cluster;
 pub mod telemetry;

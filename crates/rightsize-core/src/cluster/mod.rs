@@ -1,0 +1,8 @@
+//! Kubernetes and cloud configuration: reading HPAs and workloads from YAML with located errors,
+//! applying the API server's and controllers' defaults, and quantities.
+
+pub mod quantity;
+pub mod yaml;
+
+pub use quantity::{Quantity, QuantityError};
+pub use yaml::{ConfigError, Document, parse_document, split_documents};
