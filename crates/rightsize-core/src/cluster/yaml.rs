@@ -20,7 +20,6 @@ pub fn split_documents(text: &str) -> Vec<Document<'_>> {
     let mut start = 0usize;
     let mut start_line = 1u64;
     let mut offset = 0usize;
-    let mut line_no = 1u64;
     fn push<'a>(text: &'a str, first_line: u64, docs: &mut Vec<Document<'a>>) {
         let meaningful = text.lines().any(|l| {
             let t = l.trim();
@@ -30,7 +29,7 @@ pub fn split_documents(text: &str) -> Vec<Document<'_>> {
             docs.push(Document { text, first_line });
         }
     }
-    for line in text.split_inclusive('\n') {
+    for (line_no, line) in (1u64..).zip(text.split_inclusive('\n')) {
         let bare = line.trim_end_matches(['\n', '\r']);
         let is_marker =
             bare == "---" || bare.starts_with("--- ") || bare.starts_with("---\t") || bare == "...";
@@ -46,7 +45,6 @@ pub fn split_documents(text: &str) -> Vec<Document<'_>> {
             start_line = line_no + u64::from(rest >= line.len());
         }
         offset += line.len();
-        line_no += 1;
     }
     push(&text[start..], start_line, &mut docs);
     docs
