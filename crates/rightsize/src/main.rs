@@ -1,6 +1,7 @@
 //! The `rightsize` command: flags, files, progress bars and exit codes around rightsize-core.
 //! Exit codes: 0 ok, 1 a check failed, 2 bad usage, bad input or I/O.
 
+mod cmd_config;
 mod cmd_generate;
 mod cmd_ingest;
 mod inputs;
@@ -38,6 +39,9 @@ enum Command {
     /// named pods and a load-dependent latency. Deterministic for a seed; for tests and
     /// benchmarks.
     Generate(cmd_generate::GenerateArgs),
+    /// Read cluster configuration (HPAs, Deployments, StatefulSets) and show what rightsize
+    /// understood.
+    Config(cmd_config::ConfigArgs),
 }
 
 /// A check that ran and failed (an SLO threshold, no feasible configuration): exit code 1.
@@ -51,6 +55,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Ingest(args) => cmd_ingest::run(args),
         Command::Generate(args) => cmd_generate::run(args),
+        Command::Config(args) => cmd_config::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -66,6 +66,23 @@ pub struct ConfigError {
     pub message: String,
 }
 
+/// serde_ignored's path (`spec.?.containers.0.image`) in the notation of Kubernetes messages
+/// (`spec.containers[0].image`).
+fn field_path(raw: &str) -> String {
+    let mut out = String::new();
+    for seg in raw.split('.').filter(|s| *s != "?") {
+        if !seg.is_empty() && seg.bytes().all(|b| b.is_ascii_digit()) {
+            out.push_str(&format!("[{seg}]"));
+        } else {
+            if !out.is_empty() {
+                out.push('.');
+            }
+            out.push_str(seg);
+        }
+    }
+    out
+}
+
 /// The scalar that starts at `column` of `line` in `text`, for quoting in a message.
 fn token_at(text: &str, line: u64, column: u64) -> Option<String> {
     let l = text
@@ -129,9 +146,13 @@ pub fn parse_document<T: DeserializeOwned>(
     let options = serde_saphyr::options! { with_snippet: false };
     let mut failed_path = None;
     let result = serde_saphyr::with_deserializer_from_str_with_options(doc.text, options, |de| {
-        // serde_ignored marks Option layers with `?`; people think in field names.
-        let mut note =
-            |path: serde_ignored::Path<'_>| unknown.push(path.to_string().replace(".?", ""));
+        let mut note = |path: serde_ignored::Path<'_>| {
+            let path = path.to_string();
+            // serde-saphyr's span marker is not a field of the user's document.
+            if !path.contains("__serde_saphyr_private") {
+                unknown.push(field_path(&path));
+            }
+        };
         let ignored = serde_ignored::Deserializer::new(de, &mut note);
         serde_path_to_error::deserialize(ignored).map_err(|e| {
             failed_path = Some(e.path().to_string());

@@ -1,0 +1,102 @@
+//! End-to-end tests of `rightsize config show` on fixture manifests.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/config")
+        .join(name)
+}
+
+fn rightsize() -> Command {
+    Command::cargo_bin("rightsize").expect("binary is built")
+}
+
+#[test]
+fn shows_the_normalised_model_in_words() {
+    let out = rightsize()
+        .args(["config", "show"])
+        .arg(fixture(""))
+        .output()
+        .expect("runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    for line in [
+        "HorizontalPodAutoscaler reco (autoscaling/v2) scales Deployment reco",
+        "  replicas: 12 to 40",
+        "  metric: cpu of the pods, target 60% of requests, averaged over pods",
+        "  scale-down: stabilization 600 s, at most the largest of 100% per 15 s (default), tolerance 0.1 (default)",
+        "Deployment reco: 12 replica(s), max surge 2, termination grace 45 s",
+        "  container model: requests 1.5 cores / 4096 MiB, limits - / 6144 MiB, ready at the earliest 20 s after start (probe every 5 s)",
+    ] {
+        assert!(
+            text.lines().any(|l| l == line),
+            "missing {line:?} in\n{text}"
+        );
+    }
+    assert!(
+        text.contains("skipped ") && text.contains("Service reco (v1)"),
+        "{text}"
+    );
+}
+
+#[test]
+fn json_output_carries_defaults() {
+    let out = rightsize()
+        .args(["config", "show", "--json"])
+        .arg(fixture("hpa.yaml"))
+        .output()
+        .expect("runs");
+    assert!(out.status.success());
+    let v: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["schema_version"], 1);
+    let hpa = &v["hpas"][0];
+    assert_eq!(hpa["min_replicas"], 12);
+    assert_eq!(hpa["behavior"]["scale_up"]["stabilization_window_s"], 0);
+    assert_eq!(hpa["behavior"]["scale_down"]["stabilization_window_s"], 600);
+    assert_eq!(hpa["behavior"]["scale_up"]["policies"][0]["kind"], "Pods");
+    assert_eq!(hpa["metrics"][0]["target"]["type"], "utilization");
+}
+
+#[test]
+fn bad_manifests_fail_with_file_line_column_and_path() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let text = std::fs::read_to_string(fixture("hpa.yaml")).expect("fixture");
+    for (name, broken, expected) in [
+        (
+            "percent.yaml",
+            text.replace("averageUtilization: 60", "averageUtilization: \"60%\""),
+            "percent.yaml:20:29: spec.metrics[0].resource.target.averageUtilization: expected an integer, found \"60%\"",
+        ),
+        (
+            "bounds.yaml",
+            text.replace("minReplicas: 12", "minReplicas: 50"),
+            "bounds.yaml:12:16: spec.minReplicas: minReplicas 50 is above maxReplicas 40",
+        ),
+        (
+            "syntax.yaml",
+            text.replace("name: cpu", "name: [cpu"),
+            "syntax.yaml:18:",
+        ),
+    ] {
+        let path = dir.path().join(name);
+        std::fs::write(&path, broken).expect("write");
+        let out = rightsize()
+            .args(["config", "show"])
+            .arg(&path)
+            .output()
+            .expect("runs");
+        assert_eq!(out.status.code(), Some(2), "{name}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        let shown = err.trim().trim_start_matches("error: ");
+        let rel = shown.replace(&format!("{}/", dir.path().display()), "");
+        assert!(rel.starts_with(expected), "{name}: {err}");
+    }
+}
