@@ -1,18 +1,14 @@
 //! End-to-end tests of `rightsize config show` on fixture manifests.
 
-use std::path::{Path, PathBuf};
+mod common;
 
-use assert_cmd::Command;
+use std::path::PathBuf;
+
+use common::rightsize;
 use serde_json::Value;
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/config")
-        .join(name)
-}
-
-fn rightsize() -> Command {
-    Command::cargo_bin("rightsize").expect("binary is built")
+    common::fixture("config").join(name)
 }
 
 #[test]

@@ -1,21 +1,13 @@
 //! End-to-end tests of `rightsize ingest` and `rightsize generate`: the binary on fixtures in
 //! every format, timestamp form, status convention and bad-row case, plain and compressed.
 
+mod common;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
+use common::{fixture, rightsize};
 use serde_json::Value;
-
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name)
-}
-
-fn rightsize() -> Command {
-    Command::cargo_bin("rightsize").expect("binary is built")
-}
 
 /// Runs `rightsize ingest --json ARGS` and parses its output; panics with stderr on failure.
 fn ingest_json(args: &[&str]) -> Value {
