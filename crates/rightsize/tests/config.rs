@@ -31,6 +31,10 @@ fn shows_the_normalised_model_in_words() {
         "  scale-down: stabilization 600 s, at most the largest of 100% per 15 s (default), tolerance 0.1 (default)",
         "Deployment reco: 12 replica(s), max surge 2, termination grace 45 s",
         "  container model: requests 1.5 cores / 4096 MiB, limits - / 6144 MiB, ready at the earliest 20 s after start (probe every 5 s)",
+        "ScaledObject reco scales Deployment reco",
+        "  replicas: 3 to 40 (the HPA KEDA creates gets at least 1)",
+        "  KEDA polls every 30 s (default), scales to zero or idle after 300 s inactive (default)",
+        "  trigger cron: at least 20 replicas from \"30 17 * * *\" to \"0 23 * * *\" (Europe/Berlin)",
     ] {
         assert!(
             text.lines().any(|l| l == line),

@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::hpa::{Hpa, HpaManifest, Invalid};
+use super::keda::{ScaledObject, ScaledObjectManifest};
 use super::workload::{Workload, WorkloadManifest};
 use super::yaml::{ConfigError, Document, parse_document, split_documents};
 
@@ -17,9 +18,12 @@ pub struct ClusterConfig {
     pub hpas: Vec<Hpa>,
     /// Deployments and StatefulSets.
     pub workloads: Vec<Workload>,
+    /// KEDA ScaledObjects.
+    pub scaled_objects: Vec<ScaledObject>,
     /// Documents of kinds rightsize does not read, as `file:line: Kind name (apiVersion)`.
     pub skipped: Vec<String>,
-    /// Unknown fields in kinds rightsize models whole (HPAs; not metadata or status), as
+    /// Unknown fields in kinds rightsize models whole (HPAs, ScaledObjects; not metadata or
+    /// status), as
     /// `file:line: Kind name: unknown field path`.
     pub warnings: Vec<String>,
 }
@@ -84,6 +88,11 @@ impl ClusterConfig {
                     self.hpas
                         .push(Hpa::from_manifest(&m).map_err(|e| located(file, &doc, e))?);
                 }
+                ("keda.sh", "keda.sh/v1alpha1", "ScaledObject") => {
+                    let m: ScaledObjectManifest = parse_document(&doc, file, &mut unknown)?;
+                    self.scaled_objects
+                        .push(ScaledObject::from_manifest(&m).map_err(|e| located(file, &doc, e))?);
+                }
                 ("apps", "apps/v1", "Deployment" | "StatefulSet") => {
                     // rightsize reads a small part of a large schema: the rest (image, ports,
                     // probes' handlers …) is legitimate and not worth a warning.
@@ -116,6 +125,9 @@ impl ClusterConfig {
         let mut out = Vec::new();
         for h in &self.hpas {
             out.extend(h.describe());
+        }
+        for so in &self.scaled_objects {
+            out.extend(so.describe());
         }
         for w in &self.workloads {
             out.extend(w.describe());

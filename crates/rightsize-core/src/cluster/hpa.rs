@@ -459,6 +459,15 @@ fn rules(m: Option<&RulesManifest>, path: &str, up: bool) -> Result<ScalingRules
     })
 }
 
+/// A `behavior` block with the API server's defaults for missing fields (§1.3); `path` is where
+/// it stands (an HPA's `spec.behavior`, or a ScaledObject's HPA config).
+pub(crate) fn behavior(b: &BehaviorManifest, path: &str) -> Result<Behavior, Invalid> {
+    Ok(Behavior {
+        scale_up: rules(b.scale_up.as_ref(), &format!("{path}.scaleUp"), true)?,
+        scale_down: rules(b.scale_down.as_ref(), &format!("{path}.scaleDown"), false)?,
+    })
+}
+
 fn target(t: &TargetManifest, path: &str) -> Result<Target, Invalid> {
     let missing = |field: &str| {
         invalid(
@@ -601,13 +610,11 @@ impl Hpa {
                 target: Target::Utilization(DEFAULT_CPU_UTILIZATION),
             });
         }
-        let behavior = match &s.behavior {
-            None => None,
-            Some(b) => Some(Behavior {
-                scale_up: rules(b.scale_up.as_ref(), "spec.behavior.scaleUp", true)?,
-                scale_down: rules(b.scale_down.as_ref(), "spec.behavior.scaleDown", false)?,
-            }),
-        };
+        let behavior = s
+            .behavior
+            .as_ref()
+            .map(|b| behavior(b, "spec.behavior"))
+            .transpose()?;
         Ok(Hpa {
             metadata: m.metadata.clone(),
             api_version: m.api_version.clone(),

@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod hpa;
+pub mod keda;
 pub mod quantity;
 pub mod workload;
 pub mod yaml;
