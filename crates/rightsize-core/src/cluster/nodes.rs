@@ -159,18 +159,12 @@ pub struct Allocatable {
 const MIB: f64 = 1024.0 * 1024.0;
 const GIB: f64 = 1024.0 * MIB;
 
-/// CPU reserved by EKS's and GKE's ladder: 6% of the first core, 1% of the second, 0.5% of the
-/// third and fourth, 0.25% of every core above four.
-fn cpu_ladder(cores: f64) -> f64 {
-    let tiers = [
-        (1.0, 0.06),
-        (1.0, 0.01),
-        (2.0, 0.005),
-        (f64::INFINITY, 0.0025),
-    ];
-    let mut left = cores;
+/// The reservation of a tiered ladder: each `(size, share)` tier reserves `share` of the part
+/// of `amount` that falls in it.
+fn tiered(amount: f64, tiers: &[(f64, f64)]) -> f64 {
+    let mut left = amount;
     let mut reserved = 0.0;
-    for (size, share) in tiers {
+    for &(size, share) in tiers {
         let take = left.min(size);
         reserved += take * share;
         left -= take;
@@ -181,27 +175,33 @@ fn cpu_ladder(cores: f64) -> f64 {
     reserved
 }
 
+/// CPU reserved by EKS's and GKE's ladder: 6% of the first core, 1% of the second, 0.5% of the
+/// third and fourth, 0.25% of every core above four.
+fn cpu_ladder(cores: f64) -> f64 {
+    tiered(
+        cores,
+        &[
+            (1.0, 0.06),
+            (1.0, 0.01),
+            (2.0, 0.005),
+            (f64::INFINITY, 0.0025),
+        ],
+    )
+}
+
 /// Memory reserved by GKE's ladder (and AKS's before 1.29): 25% of the first 4 GiB, 20% of the
 /// next 4, 10% of the next 8, 6% of the next 112, 2% above 128 GiB.
 fn memory_ladder(bytes: f64) -> f64 {
-    let tiers = [
-        (4.0 * GIB, 0.25),
-        (4.0 * GIB, 0.20),
-        (8.0 * GIB, 0.10),
-        (112.0 * GIB, 0.06),
-        (f64::INFINITY, 0.02),
-    ];
-    let mut left = bytes;
-    let mut reserved = 0.0;
-    for (size, share) in tiers {
-        let take = left.min(size);
-        reserved += take * share;
-        left -= take;
-        if left <= 0.0 {
-            break;
-        }
-    }
-    reserved
+    tiered(
+        bytes,
+        &[
+            (4.0 * GIB, 0.25),
+            (4.0 * GIB, 0.20),
+            (8.0 * GIB, 0.10),
+            (112.0 * GIB, 0.06),
+            (f64::INFINITY, 0.02),
+        ],
+    )
 }
 
 /// AKS's CPU reservation by core count (learn.microsoft.com, AKS node resource reservations).
