@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use rightsize_core::cluster::ClusterConfig;
+use rightsize_core::cluster::nodes::Catalogue;
 
 /// `rightsize config …`.
 #[derive(Debug, Args)]
@@ -88,7 +89,7 @@ pub fn run(args: ConfigArgs) -> anyhow::Result<()> {
             if show.json {
                 println!("{}", serde_json::to_string_pretty(&config)?);
             } else {
-                for line in config.describe() {
+                for line in config.describe(&Catalogue::built_in()) {
                     println!("{line}");
                 }
             }

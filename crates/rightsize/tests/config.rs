@@ -32,6 +32,8 @@ fn shows_the_normalised_model_in_words() {
         "Deployment reco: 12 replica(s), max surge 2, termination grace 45 s",
         "  container model: requests 1.5 cores / 4096 MiB, limits - / 6144 MiB, ready at the earliest 20 s after start (probe every 5 s)",
         "ScaledObject reco scales Deployment reco",
+        "node group serving (eksctl managedNodeGroup): m5.2xlarge, 6 to 30 nodes (12 at creation), on-demand",
+        "  node m5.2xlarge: 7.91 allocatable cores, 31.0 GiB, 58 pods, 5 reco pods of 1.5 cores each, $0.384/h",
         "  replicas: 3 to 40 (the HPA KEDA creates gets at least 1)",
         "  KEDA polls every 30 s (default), scales to zero or idle after 300 s inactive (default)",
         "  trigger cron: at least 20 replicas from \"30 17 * * *\" to \"0 23 * * *\" (Europe/Berlin)",

@@ -6,6 +6,10 @@ use serde::{Deserialize, Serialize};
 
 use super::hpa::{Hpa, HpaManifest, Invalid};
 use super::keda::{ScaledObject, ScaledObjectManifest};
+use super::nodegroup::{
+    ContainerNodePoolManifest, EksctlConfig, NodeGroup, NodePoolManifest, Vpa, VpaManifest,
+};
+use super::nodes::{Catalogue, DaemonSetOverhead};
 use super::workload::{Workload, WorkloadManifest};
 use super::yaml::{ConfigError, Document, parse_document, split_documents};
 
@@ -20,6 +24,10 @@ pub struct ClusterConfig {
     pub workloads: Vec<Workload>,
     /// KEDA ScaledObjects.
     pub scaled_objects: Vec<ScaledObject>,
+    /// VerticalPodAutoscalers.
+    pub vpas: Vec<Vpa>,
+    /// Node groups from eksctl, Karpenter and GKE.
+    pub node_groups: Vec<NodeGroup>,
     /// Documents of kinds rightsize does not read, as `file:line: Kind name (apiVersion)`.
     pub skipped: Vec<String>,
     /// Unknown fields in kinds rightsize models whole (HPAs, ScaledObjects; not metadata or
@@ -93,6 +101,24 @@ impl ClusterConfig {
                     self.scaled_objects
                         .push(ScaledObject::from_manifest(&m).map_err(|e| located(file, &doc, e))?);
                 }
+                ("autoscaling.k8s.io", "autoscaling.k8s.io/v1", "VerticalPodAutoscaler") => {
+                    let m: VpaManifest = parse_document(&doc, file, &mut Vec::new())?;
+                    self.vpas.push(m.vpa().map_err(|e| located(file, &doc, e))?);
+                }
+                ("eksctl.io", _, "ClusterConfig") => {
+                    let m: EksctlConfig = parse_document(&doc, file, &mut Vec::new())?;
+                    self.node_groups
+                        .extend(m.node_groups().map_err(|e| located(file, &doc, e))?);
+                }
+                ("karpenter.sh", "karpenter.sh/v1", "NodePool") => {
+                    let m: NodePoolManifest = parse_document(&doc, file, &mut Vec::new())?;
+                    self.node_groups
+                        .push(m.node_group().map_err(|e| located(file, &doc, e))?);
+                }
+                ("container.cnrm.cloud.google.com", _, "ContainerNodePool") => {
+                    let m: ContainerNodePoolManifest = parse_document(&doc, file, &mut Vec::new())?;
+                    self.node_groups.push(m.node_group());
+                }
                 ("apps", "apps/v1", "Deployment" | "StatefulSet") => {
                     // rightsize reads a small part of a large schema: the rest (image, ports,
                     // probes' handlers …) is legitimate and not worth a warning.
@@ -120,8 +146,9 @@ impl ClusterConfig {
         Ok(())
     }
 
-    /// The model in words a reviewer can check.
-    pub fn describe(&self) -> Vec<String> {
+    /// The model in words a reviewer can check; node lines price and pack the workloads' pods
+    /// with `catalogue`.
+    pub fn describe(&self, catalogue: &Catalogue) -> Vec<String> {
         let mut out = Vec::new();
         for h in &self.hpas {
             out.extend(h.describe());
@@ -131,6 +158,65 @@ impl ClusterConfig {
         }
         for w in &self.workloads {
             out.extend(w.describe());
+        }
+        for v in &self.vpas {
+            out.push(format!(
+                "VerticalPodAutoscaler {} sizes {} {}: update mode {}",
+                v.name, v.target.kind, v.target.name, v.update_mode
+            ));
+        }
+        for g in &self.node_groups {
+            out.push(format!(
+                "node group {} ({}): {}, {} to {} nodes{}, {}",
+                g.name,
+                g.source,
+                if g.instance_types.is_empty() {
+                    "any instance type".to_string()
+                } else {
+                    g.instance_types.join(", ")
+                },
+                g.min_nodes,
+                g.max_nodes
+                    .map_or("unbounded".to_string(), |m| m.to_string()),
+                g.desired_nodes
+                    .map_or(String::new(), |d| format!(" ({d} at creation)")),
+                g.capacity,
+            ));
+            if let Some(c) = &g.consolidation {
+                out.push(format!(
+                    "  consolidation {} after {}, budgets {}",
+                    c.policy,
+                    c.after_s.map_or("never".to_string(), |s| format!("{s} s")),
+                    c.budgets.join(", ")
+                ));
+            }
+            for t in &g.instance_types {
+                let Some(it) = catalogue.get(t) else {
+                    out.push(format!(
+                        "  node {t}: not in the catalogue; add it with --prices"
+                    ));
+                    continue;
+                };
+                let a = it.allocatable();
+                let mut line = format!(
+                    "  node {t}: {:.2} allocatable cores, {:.1} GiB, {} pods",
+                    a.cpu_cores,
+                    a.memory_bytes / 1073741824.0,
+                    g.max_pods_per_node.unwrap_or(a.pods)
+                );
+                for w in &self.workloads {
+                    let (cpu, mem) = (w.pod_cpu_request_cores(), w.pod_memory_request_bytes());
+                    if cpu > 0.0 || mem > 0.0 {
+                        let n = it.pods_per_node(cpu, mem, &DaemonSetOverhead::default());
+                        line.push_str(&format!(
+                            ", {n} {} pods of {cpu} cores each",
+                            w.metadata.name
+                        ));
+                    }
+                }
+                line.push_str(&format!(", ${}/h", it.usd_per_hour));
+                out.push(line);
+            }
         }
         for s in &self.skipped {
             out.push(format!("skipped {s}"));

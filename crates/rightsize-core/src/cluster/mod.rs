@@ -4,6 +4,7 @@
 pub mod config;
 pub mod hpa;
 pub mod keda;
+pub mod nodegroup;
 pub mod nodes;
 pub mod quantity;
 pub mod workload;
