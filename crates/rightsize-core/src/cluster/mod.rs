@@ -8,6 +8,7 @@ pub mod nodegroup;
 pub mod nodes;
 pub mod quantity;
 pub mod workload;
+pub mod write;
 pub mod yaml;
 
 pub use config::ClusterConfig;
