@@ -26,12 +26,44 @@ enum ConfigCommand {
 #[derive(Debug, Args)]
 struct ShowArgs {
     /// YAML or JSON files, or directories (their .yaml, .yml and .json files); kinds are told
-    /// apart by content, not by file name.
-    #[arg(required = true, value_name = "FILES")]
+    /// apart by content, not by file name. The same as --config.
+    #[arg(value_name = "FILES", required_unless_present = "config")]
     files: Vec<PathBuf>,
+    #[command(flatten)]
+    cluster: ClusterArgs,
     /// Print the model as JSON (schema in docs/formats.md).
     #[arg(long)]
     json: bool,
+}
+
+/// Flags shared by every command that reads cluster configuration.
+#[derive(Debug, Clone, Args)]
+pub struct ClusterArgs {
+    /// A manifest file or a directory of them (HPA, ScaledObject, VPA, Deployment,
+    /// StatefulSet, DaemonSet, eksctl ClusterConfig, Karpenter NodePool, GKE
+    /// ContainerNodePool); repeatable. Kinds are told apart by content.
+    #[arg(long = "config", value_name = "PATH")]
+    pub config: Vec<PathBuf>,
+    /// Instance prices that replace or add to the built-in catalogue: CSV rows
+    /// `cloud,name,vcpu,memory_gib,gpus,usd_per_hour,max_pods` (spot, discounts, reserved,
+    /// types the catalogue lacks); repeatable, later files win.
+    #[arg(long = "prices", value_name = "FILE")]
+    pub prices: Vec<PathBuf>,
+}
+
+impl ClusterArgs {
+    /// The built-in catalogue with every `--prices` file applied in order.
+    pub fn catalogue(&self) -> anyhow::Result<Catalogue> {
+        let mut catalogue = Catalogue::built_in();
+        for file in &self.prices {
+            let text = std::fs::read_to_string(file)
+                .with_context(|| format!("{}: cannot read the price file", file.display()))?;
+            catalogue
+                .read(&text, &display(file))
+                .context("fix the row, or see docs/formats.md for the price file's columns")?;
+        }
+        Ok(catalogue)
+    }
 }
 
 /// Expands files and directories into configuration files, in name order within a directory.
@@ -85,11 +117,14 @@ fn display(p: &Path) -> String {
 pub fn run(args: ConfigArgs) -> anyhow::Result<()> {
     match args.command {
         ConfigCommand::Show(show) => {
-            let config = read_config(&show.files)?;
+            let mut paths = show.files.clone();
+            paths.extend(show.cluster.config.iter().cloned());
+            let catalogue = show.cluster.catalogue()?;
+            let config = read_config(&paths)?;
             if show.json {
                 println!("{}", serde_json::to_string_pretty(&config)?);
             } else {
-                for line in config.describe(&Catalogue::built_in()) {
+                for line in config.describe(&catalogue) {
                     println!("{line}");
                 }
             }

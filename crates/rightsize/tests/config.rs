@@ -102,3 +102,55 @@ fn bad_manifests_fail_with_file_line_column_and_path() {
         assert!(rel.starts_with(expected), "{name}: {err}");
     }
 }
+
+#[test]
+fn prices_and_config_flags_apply() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let prices = dir.path().join("spot.csv");
+    std::fs::write(
+        &prices,
+        "cloud,name,vcpu,memory_gib,gpus,usd_per_hour,max_pods\naws,m5.2xlarge,8,32,0,0.148,58\n",
+    )
+    .expect("write");
+    let out = rightsize()
+        .args(["config", "show", "--config"])
+        .arg(fixture("eksctl.yaml"))
+        .arg("--config")
+        .arg(fixture("deployment.yml"))
+        .arg("--config")
+        .arg(fixture("daemonsets.yaml"))
+        .arg("--prices")
+        .arg(&prices)
+        .output()
+        .expect("runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for line in [
+        "DaemonSets on every node: 2 pod(s) requesting 0.2 cores and 300 MiB (fluent-bit, node-exporter)",
+        "  node m5.2xlarge: 7.91 allocatable cores, 31.0 GiB, 58 pods, 5 reco pods of 1.5 cores each, $0.148/h",
+    ] {
+        assert!(
+            text.lines().any(|l| l == line),
+            "missing {line:?} in\n{text}"
+        );
+    }
+
+    std::fs::write(&prices, "aws,m5.2xlarge,8,32,0,cheap,58\n").expect("write");
+    let out = rightsize()
+        .args(["config", "show"])
+        .arg(fixture("eksctl.yaml"))
+        .arg("--prices")
+        .arg(&prices)
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("spot.csv:1: usd_per_hour: expected a non-negative number, found \"cheap\""),
+        "{err}"
+    );
+}

@@ -22,6 +22,8 @@ pub struct ClusterConfig {
     pub hpas: Vec<Hpa>,
     /// Deployments and StatefulSets.
     pub workloads: Vec<Workload>,
+    /// DaemonSets: one pod on every node, whose requests come off each node's allocatable.
+    pub daemon_sets: Vec<Workload>,
     /// KEDA ScaledObjects.
     pub scaled_objects: Vec<ScaledObject>,
     /// VerticalPodAutoscalers.
@@ -119,6 +121,10 @@ impl ClusterConfig {
                     let m: ContainerNodePoolManifest = parse_document(&doc, file, &mut Vec::new())?;
                     self.node_groups.push(m.node_group());
                 }
+                ("apps", "apps/v1", "DaemonSet") => {
+                    let m: WorkloadManifest = parse_document(&doc, file, &mut Vec::new())?;
+                    self.daemon_sets.push(Workload::from_manifest(&m));
+                }
                 ("apps", "apps/v1", "Deployment" | "StatefulSet") => {
                     // rightsize reads a small part of a large schema: the rest (image, ports,
                     // probes' handlers …) is legitimate and not worth a warning.
@@ -146,6 +152,27 @@ impl ClusterConfig {
         Ok(())
     }
 
+    /// What DaemonSets take on every node: the sum of the given DaemonSets' pod requests, or
+    /// [`DaemonSetOverhead::default`] when the configuration names none.
+    pub fn daemon_overhead(&self) -> DaemonSetOverhead {
+        if self.daemon_sets.is_empty() {
+            return DaemonSetOverhead::default();
+        }
+        DaemonSetOverhead {
+            cpu_cores: self
+                .daemon_sets
+                .iter()
+                .map(Workload::pod_cpu_request_cores)
+                .sum(),
+            memory_bytes: self
+                .daemon_sets
+                .iter()
+                .map(Workload::pod_memory_request_bytes)
+                .sum(),
+            pods: self.daemon_sets.len() as u32,
+        }
+    }
+
     /// The model in words a reviewer can check; node lines price and pack the workloads' pods
     /// with `catalogue`.
     pub fn describe(&self, catalogue: &Catalogue) -> Vec<String> {
@@ -159,6 +186,26 @@ impl ClusterConfig {
         for w in &self.workloads {
             out.extend(w.describe());
         }
+        let daemon = self.daemon_overhead();
+        out.push(format!(
+            "DaemonSets on every node: {} pod(s) requesting {} cores and {:.0} MiB{}",
+            daemon.pods,
+            daemon.cpu_cores,
+            daemon.memory_bytes / 1048576.0,
+            if self.daemon_sets.is_empty() {
+                " (default: none given; pass the DaemonSets' manifests to count your own)"
+                    .to_string()
+            } else {
+                format!(
+                    " ({})",
+                    self.daemon_sets
+                        .iter()
+                        .map(|d| d.metadata.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            }
+        ));
         for v in &self.vpas {
             out.push(format!(
                 "VerticalPodAutoscaler {} sizes {} {}: update mode {}",
@@ -207,7 +254,7 @@ impl ClusterConfig {
                 for w in &self.workloads {
                     let (cpu, mem) = (w.pod_cpu_request_cores(), w.pod_memory_request_bytes());
                     if cpu > 0.0 || mem > 0.0 {
-                        let n = it.pods_per_node(cpu, mem, &DaemonSetOverhead::default());
+                        let n = it.pods_per_node(cpu, mem, &daemon);
                         line.push_str(&format!(
                             ", {n} {} pods of {cpu} cores each",
                             w.metadata.name
@@ -282,6 +329,44 @@ spec:
         assert_eq!(
             err.to_string(),
             "h.yaml:9:16: spec.minReplicas: minReplicas 9 is above maxReplicas 3"
+        );
+    }
+
+    #[test]
+    fn daemon_sets_come_off_every_node() {
+        let text = "apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: fluent-bit}
+spec:
+  template:
+    spec:
+      containers: [{name: f, image: fb:3, resources: {requests: {cpu: 300m, memory: 512Mi}}}]
+---
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: node-exporter}
+spec:
+  template:
+    spec:
+      containers: [{name: e, image: ne:1, resources: {requests: {cpu: 200m, memory: 128Mi}}}]
+";
+        let mut c = ClusterConfig::new();
+        assert_eq!(c.daemon_overhead(), DaemonSetOverhead::default());
+        c.read(text, "ds.yaml").expect("reads");
+        let d = c.daemon_overhead();
+        assert_eq!(d.pods, 2);
+        assert!((d.cpu_cores - 0.5).abs() < 1e-9);
+        assert_eq!(d.memory_bytes, 640.0 * 1048576.0);
+        // m5.2xlarge: 7.91 - 0.5 = 7.41 allocatable to pods: 3 pods of 2 cores, 4 of 1.8.
+        let m5 = Catalogue::built_in();
+        let m5 = m5.get("m5.2xlarge").expect("in the catalogue");
+        assert_eq!(m5.pods_per_node(2.0, 1e9, &d), 3);
+        assert_eq!(m5.pods_per_node(1.8, 1e9, &d), 4);
+        assert!(
+            c.describe(&Catalogue::built_in()).iter().any(|l| l
+                == "DaemonSets on every node: 2 pod(s) requesting 0.5 cores and 640 MiB (fluent-bit, node-exporter)"),
+            "{:?}",
+            c.describe(&Catalogue::built_in())
         );
     }
 
