@@ -1,5 +1,7 @@
 //! rightsize-core: the pure, synchronous heart of rightsize. It reads only from readers it is
 //! handed, never the clock or the environment; time and randomness are parameters.
 
+pub mod analysis;
 pub mod cluster;
+pub mod queueing;
 pub mod telemetry;

@@ -1,6 +1,8 @@
 //! A small deterministic telemetry writer for tests and benchmarks: sampled rows of a diurnal,
-//! weekly-modulated rate with Poisson arrivals, named pods, and a latency that grows with load.
-//! Same config and seed, same bytes.
+//! weekly-modulated rate with Poisson arrivals, named pods (a fixed set, or replicas an HPA on
+//! CPU adds and removes), and a latency that grows with load (a load factor, or an M/G/c queue
+//! per pod), with slower cold pods. Same config and seed, same bytes. Its parameters are the
+//! truth that the analysis tests recover.
 
 use std::io::{self, Write};
 
@@ -57,6 +59,105 @@ pub struct GenerateConfig {
     pub sample_rate: f64,
     /// Seed of the random stream.
     pub seed: u64,
+    /// How many pods serve when.
+    pub scaling: PodScaling,
+    /// How latency grows with a pod's load.
+    pub latency_model: LatencyModel,
+    /// Slower first minutes of a new pod.
+    pub cold_start: ColdStart,
+}
+
+/// How many pods serve when.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PodScaling {
+    /// `pods` replicas for the whole span.
+    Fixed,
+    /// Replicas chosen by a CPU-utilisation HPA (the controller's equation on the expected
+    /// rate every 15 s, default behavior: up at once by at most max(4 pods, 100%), down to the
+    /// highest recommendation of the stabilisation window); new pods serve after a delay.
+    CpuHpa(CpuHpaWorld),
+}
+
+/// The truth of a CPU-scaled service: what an HPA on CPU sees and does.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CpuHpaWorld {
+    /// HPA bounds.
+    pub min_replicas: u32,
+    /// HPA bounds.
+    pub max_replicas: u32,
+    /// Target utilisation as a fraction of the request (0.6 for 60%).
+    pub target_utilization: f64,
+    /// The pod's CPU request, cores.
+    pub cpu_request_cores: f64,
+    /// CPU time one request costs, core-seconds.
+    pub cpu_per_request_core_s: f64,
+    /// CPU a pod burns with no traffic, cores.
+    pub idle_cpu_cores: f64,
+    /// Scale-down stabilisation window, seconds.
+    pub scale_down_stabilization_s: u64,
+    /// Seconds from creation to serving.
+    pub ready_delay_s: u64,
+}
+
+impl Default for CpuHpaWorld {
+    fn default() -> Self {
+        CpuHpaWorld {
+            min_replicas: 4,
+            max_replicas: 40,
+            target_utilization: 0.6,
+            cpu_request_cores: 1.0,
+            cpu_per_request_core_s: 0.005,
+            idle_cpu_cores: 0.1,
+            scale_down_stabilization_s: 300,
+            ready_delay_s: 30,
+        }
+    }
+}
+
+/// How latency grows with a pod's load.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum LatencyModel {
+    /// Log-normal latency (median `base_latency_ms`) times `1/(1 − ρ)`, `ρ` the service's load
+    /// over `pods × pod_capacity_rps`.
+    LoadFactor,
+    /// Each pod an M/G/c queue: `servers_per_pod` servers, log-normal service time of median
+    /// `base_latency_ms`, the wait of M/M/c at the pod's share of the rate.
+    Queue {
+        /// Servers per pod.
+        servers_per_pod: u32,
+    },
+}
+
+/// Log-space spread of the generator's service time.
+pub const SERVICE_SIGMA: f64 = 0.35;
+
+/// Slower first minutes of a new pod (caches and JIT warming up).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ColdStart {
+    /// Seconds after a pod starts serving that it is slow.
+    pub duration_s: u64,
+    /// Latency multiplier while cold.
+    pub factor: f64,
+}
+
+impl Default for ColdStart {
+    fn default() -> Self {
+        ColdStart {
+            duration_s: 0,
+            factor: 1.0,
+        }
+    }
+}
+
+/// One pod's life in a generated week, seconds from the start of the span.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PodLife {
+    /// When it was created.
+    pub created_s: u64,
+    /// When it started serving.
+    pub ready_s: u64,
+    /// When it stopped serving (the span's length if never).
+    pub deleted_s: u64,
 }
 
 impl Default for GenerateConfig {
@@ -73,6 +174,9 @@ impl Default for GenerateConfig {
             base_latency_ms: 18.0,
             sample_rate: 0.01,
             seed: 1,
+            scaling: PodScaling::Fixed,
+            latency_model: LatencyModel::LoadFactor,
+            cold_start: ColdStart::default(),
         }
     }
 }
@@ -108,11 +212,104 @@ impl GenerateConfig {
         self
     }
 
-    /// The pods' names: Deployment-style `reco-<hash>-<suffix>`.
+    /// Every pod's life, in creation order (the index is the pod's id in [`GenRow::pod`]).
+    /// Deterministic: the HPA acts on the expected rate, not the sampled one.
+    pub fn replica_plan(&self) -> Vec<PodLife> {
+        let end = self.duration_s;
+        let PodScaling::CpuHpa(w) = &self.scaling else {
+            return (0..self.pods.max(1))
+                .map(|_| PodLife {
+                    created_s: 0,
+                    ready_s: 0,
+                    deleted_s: end,
+                })
+                .collect();
+        };
+        let (min, max) = (
+            w.min_replicas.max(1),
+            w.max_replicas.max(w.min_replicas.max(1)),
+        );
+        let utilization = |rate: f64, ready: usize| {
+            let per_pod = rate / ready.max(1) as f64;
+            (w.idle_cpu_cores + w.cpu_per_request_core_s * per_pod) / w.cpu_request_cores
+        };
+        // Start at the steady state of the first second's rate.
+        let rate0 = self.rate_at(self.start_unix_s);
+        let mut n0 = min;
+        while n0 < max && utilization(rate0, n0 as usize) > w.target_utilization {
+            n0 += 1;
+        }
+        let mut lives: Vec<PodLife> = (0..n0)
+            .map(|_| PodLife {
+                created_s: 0,
+                ready_s: 0,
+                deleted_s: end,
+            })
+            .collect();
+        let mut alive: Vec<usize> = (0..n0 as usize).collect();
+        let mut recommendations: std::collections::VecDeque<(u64, u32)> = Default::default();
+        let mut t = 15;
+        while t < end {
+            let rate = self.rate_at(self.start_unix_s + t as i64);
+            let current = alive.len() as u32;
+            let ready = alive.iter().filter(|&&i| lives[i].ready_s <= t).count();
+            let ratio = utilization(rate, ready) / w.target_utilization;
+            // HPA: inside the tolerance band nothing changes (autoscaling-semantics §1.4).
+            let desired = if (ratio - 1.0).abs() <= 0.1 {
+                current
+            } else {
+                (f64::from(current) * ratio).ceil() as u32
+            }
+            .clamp(min, max);
+            recommendations.push_back((t, desired));
+            while recommendations
+                .front()
+                .is_some_and(|(at, _)| *at + w.scale_down_stabilization_s < t)
+            {
+                recommendations.pop_front();
+            }
+            let next = if desired > current {
+                desired.min(current.saturating_mul(2).max(current + 4))
+            } else {
+                recommendations
+                    .iter()
+                    .map(|r| r.1)
+                    .max()
+                    .unwrap_or(desired)
+                    .min(current)
+            };
+            if next > current {
+                for _ in current..next {
+                    alive.push(lives.len());
+                    lives.push(PodLife {
+                        created_s: t,
+                        ready_s: t + w.ready_delay_s,
+                        deleted_s: end,
+                    });
+                }
+            } else {
+                // The ReplicaSet controller removes the newest pods first.
+                for _ in next..current {
+                    if let Some(i) = alive.pop() {
+                        lives[i].deleted_s = t;
+                    }
+                }
+            }
+            t += 15;
+        }
+        lives
+    }
+
+    /// The pods' names: Deployment-style `reco-<hash>-<suffix>`, one per pod of the
+    /// [`replica_plan`](Self::replica_plan).
     pub fn pod_names(&self) -> Vec<String> {
+        let count = match self.scaling {
+            PodScaling::Fixed => self.pods.max(1) as usize,
+            PodScaling::CpuHpa(_) => self.replica_plan().len(),
+        };
         let mut rng = Xoshiro256PlusPlus::seed_from_u64(self.seed ^ 0x9e37_79b9_7f4a_7c15);
         const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
-        (0..self.pods)
+        (0..count)
             .map(|_| {
                 let suffix: String = (0..5)
                     .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
@@ -145,12 +342,15 @@ pub struct Generator {
     second: u64,
     pending: Vec<GenRow>,
     latency: LogNormal<f64>,
+    plan: Vec<PodLife>,
+    serving: Vec<u32>,
 }
 
 impl Generator {
     /// A generator for `cfg`.
     pub fn new(cfg: GenerateConfig) -> Self {
-        let sigma = 0.35;
+        let sigma = SERVICE_SIGMA;
+        let plan = cfg.replica_plan();
         let latency =
             LogNormal::new(cfg.base_latency_ms.max(0.001).ln(), sigma).unwrap_or_else(|_| {
                 LogNormal::new(0.0, sigma).expect("constant lognormal parameters are valid")
@@ -161,6 +361,8 @@ impl Generator {
             second: 0,
             pending: Vec::new(),
             latency,
+            plan,
+            serving: Vec::new(),
         }
     }
 
@@ -172,14 +374,62 @@ impl Generator {
             Ok(p) if lambda > 0.0 => p.sample(&mut self.rng) as u64,
             _ => 0,
         };
-        let capacity = f64::from(self.cfg.pods.max(1)) * self.cfg.pod_capacity_rps;
-        let rho = (rate / capacity).clamp(0.0, 0.97);
-        let queueing = 1.0 / (1.0 - rho);
+        let s = self.second;
+        self.serving.clear();
+        self.serving.extend(
+            self.plan
+                .iter()
+                .enumerate()
+                .filter(|(_, l)| l.ready_s <= s && s < l.deleted_s)
+                .map(|(i, _)| i as u32),
+        );
+        if self.serving.is_empty() {
+            return;
+        }
+        let ready = self.serving.len() as f64;
+        // (probability of waiting, rate of the exponential wait per ms) for the queue model.
+        let (rho, wait) = match self.cfg.latency_model {
+            LatencyModel::LoadFactor => {
+                let capacity = ready * self.cfg.pod_capacity_rps;
+                ((rate / capacity).clamp(0.0, 0.97), None)
+            }
+            LatencyModel::Queue { servers_per_pod } => {
+                let c = f64::from(servers_per_pod.max(1));
+                let mean_ms =
+                    self.cfg.base_latency_ms * (SERVICE_SIGMA * SERVICE_SIGMA / 2.0).exp();
+                let mu = 1000.0 / mean_ms;
+                let per_pod = rate / ready;
+                let rho = (per_pod / (c * mu)).clamp(0.0, 0.97);
+                let a = rho * c * mu / mu;
+                let p_wait = crate::queueing::erlang_c(servers_per_pod.max(1), a);
+                let theta_per_ms = (c * mu - rho * c * mu) / 1000.0;
+                (rho, Some((p_wait, theta_per_ms)))
+            }
+        };
+        let queueing = if wait.is_some() {
+            1.0
+        } else {
+            1.0 / (1.0 - rho)
+        };
         let p_shed = ((rho - 0.9) * 2.0).max(0.0);
+        let cold = self.cfg.cold_start;
         for _ in 0..n {
             let frac: f64 = self.rng.random();
-            let pod = self.rng.random_range(0..self.cfg.pods.max(1));
-            let latency_ms = self.latency.sample(&mut self.rng) * queueing;
+            let pod = self.serving[self.rng.random_range(0..self.serving.len())];
+            let mut latency_ms = self.latency.sample(&mut self.rng) * queueing;
+            if let Some((p_wait, theta)) = wait {
+                let u: f64 = self.rng.random();
+                if u < p_wait {
+                    let e: f64 = self.rng.random();
+                    latency_ms += -(1.0 - e).ln() / theta;
+                }
+            }
+            if cold.duration_s > 0 {
+                let life = self.plan[pod as usize];
+                if life.ready_s > 0 && s < life.ready_s + cold.duration_s {
+                    latency_ms *= cold.factor;
+                }
+            }
             let u: f64 = self.rng.random();
             let status = if u < p_shed {
                 503

@@ -249,30 +249,11 @@ impl LatencyHistogram {
     /// The sum of many histograms, through one dense table with 64-bit counts: linear in the
     /// buckets handed in (pairwise merging would be quadratic), and exact for any number of rows.
     pub fn sum<'a>(hists: impl IntoIterator<Item = &'a LatencyHistogram>) -> DenseHistogram {
-        let mut counts = vec![0u64; usize::from(index_of(u64::MAX)) + 1];
-        let mut total = 0u64;
+        let mut dense = DenseHistogram::new();
         for h in hists {
-            match &h.store {
-                Store::Small(values) => {
-                    for v in values {
-                        counts[usize::from(*v)] += 1;
-                    }
-                }
-                Store::Packed(packed) => {
-                    for p in packed {
-                        let b = unpack(*p);
-                        counts[usize::from(b.index)] += u64::from(b.count);
-                    }
-                }
-                Store::Wide(buckets) => {
-                    for b in buckets {
-                        counts[usize::from(b.index)] += u64::from(b.count);
-                    }
-                }
-            }
-            total += h.total;
+            dense.add(h);
         }
-        DenseHistogram { counts, total }
+        dense
     }
 
     /// How many values were recorded.
@@ -368,7 +349,69 @@ pub struct DenseHistogram {
     total: u64,
 }
 
+impl Default for DenseHistogram {
+    fn default() -> Self {
+        DenseHistogram::new()
+    }
+}
+
 impl DenseHistogram {
+    /// An empty histogram.
+    pub fn new() -> DenseHistogram {
+        DenseHistogram {
+            counts: vec![0u64; usize::from(index_of(u64::MAX)) + 1],
+            total: 0,
+        }
+    }
+
+    /// Adds every value of a sparse histogram.
+    pub fn add(&mut self, h: &LatencyHistogram) {
+        match &h.store {
+            Store::Small(values) => {
+                for v in values {
+                    self.counts[usize::from(*v)] += 1;
+                }
+            }
+            Store::Packed(packed) => {
+                for p in packed {
+                    let b = unpack(*p);
+                    self.counts[usize::from(b.index)] += u64::from(b.count);
+                }
+            }
+            Store::Wide(buckets) => {
+                for b in buckets {
+                    self.counts[usize::from(b.index)] += u64::from(b.count);
+                }
+            }
+        }
+        self.total += h.total;
+    }
+
+    /// Adds another dense histogram.
+    pub fn merge(&mut self, other: &DenseHistogram) {
+        for (a, b) in self.counts.iter_mut().zip(&other.counts) {
+            *a += b;
+        }
+        self.total += other.total;
+    }
+
+    /// Non-empty buckets as `(midpoint_ns, count)`, ascending.
+    pub fn buckets(&self) -> impl Iterator<Item = (f64, u64)> + '_ {
+        self.counts
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| **c > 0)
+            .map(|(i, c)| (LatencyHistogram::representative(i as u16), *c))
+    }
+
+    /// The mean of the bucket midpoints, nanoseconds; `None` when empty.
+    pub fn mean_ns(&self) -> Option<f64> {
+        let (sum, n) = self
+            .buckets()
+            .fold((0.0, 0u64), |(s, n), (v, c)| (s + v * c as f64, n + c));
+        (n > 0).then(|| sum / n as f64)
+    }
+
     /// How many values it holds.
     pub fn count(&self) -> u64 {
         self.total

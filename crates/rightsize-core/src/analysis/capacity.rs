@@ -1,0 +1,404 @@
+//! The capacity model: latency percentiles against requests per pod (warm pod-minutes binned by
+//! their minute's rate per ready pod), an M/G/c queue fitted to them (service time from the
+//! low-load minutes, servers per pod fitted or given), and the largest per-pod rate whose
+//! modelled p99 meets the SLO, with an interval from the fit's profile. When the week never
+//! loads pods near saturation, many queues fit equally well and the interval says so.
+
+use serde::Serialize;
+
+use super::series::Series;
+use crate::queueing::{PodQueue, ServiceTime};
+use crate::telemetry::Telemetry;
+use crate::telemetry::histogram::DenseHistogram;
+
+/// Load bins between the lightest and the busiest minute.
+const BINS: usize = 30;
+/// A bin enters the fit with at least this many rows beyond its p99.
+const MIN_TAIL_ROWS: f64 = 5.0;
+/// Servers per pod tried when `--pod-concurrency` is not given.
+const SERVER_CANDIDATES: [u32; 16] = [1, 2, 3, 4, 5, 6, 8, 10, 12, 16, 20, 24, 32, 48, 64, 96];
+/// Scales of the low-load latency tried as the service time (the low-load minutes hold a little
+/// queueing too, so the service time is at most about what they show).
+const SCALES: [f64; 15] = [
+    0.4, 0.5, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.93, 0.96, 1.0, 1.03, 1.06, 1.1,
+];
+/// Points of the service-time law the model evaluates (quantiles of the low-load histogram).
+const SERVICE_POINTS: usize = 100;
+/// Rows the per-pod rate of a minute is estimated from (neighbouring minutes included).
+const RATE_ROWS: f64 = 2_000.0;
+/// The most minutes the rate is averaged over.
+const MAX_RATE_MINUTES: usize = 31;
+/// χ² with one degree of freedom at 95%: the profile interval's cut.
+const CHI2_95: f64 = 3.84;
+
+/// One load bin.
+#[derive(Debug, Clone, Serialize)]
+pub struct LoadBin {
+    /// Mean requests per second per pod of the bin's minutes (weighted by rows).
+    pub rps_per_pod: f64,
+    /// Warm pod-minutes in the bin.
+    pub pod_minutes: u64,
+    /// Rows (raw).
+    pub n: u64,
+    /// Observed median, milliseconds.
+    pub p50_ms: Option<f64>,
+    /// Observed 90th percentile.
+    pub p90_ms: Option<f64>,
+    /// Observed 99th percentile.
+    pub p99_ms: Option<f64>,
+    /// Whether the bin entered the fit (enough rows beyond its p99).
+    pub fitted: bool,
+    /// The fitted model's p99 at this load (null beyond saturation or without a fit).
+    pub model_p99_ms: Option<f64>,
+}
+
+/// The capacity model.
+#[derive(Debug, Clone, Serialize)]
+pub struct Capacity {
+    /// The largest per-pod rate whose modelled p99 meets the SLO for a warm pod (null without
+    /// a fit).
+    pub rps_per_pod_at_slo: Option<f64>,
+    /// 95% interval of it: the range over every queue the data cannot tell apart from the best.
+    pub interval: Option<[f64; 2]>,
+    /// True when the busiest minutes loaded pods far enough that latency visibly rose: the
+    /// knee is measured, not extrapolated.
+    pub knee_observed: bool,
+    /// The highest per-pod rate at which the observed p99 met the SLO (with enough rows).
+    pub demonstrated_rps_per_pod: Option<f64>,
+    /// The busiest bin's per-pod rate.
+    pub max_observed_rps_per_pod: f64,
+    /// Servers per pod of the best fit (given when `--pod-concurrency` was).
+    pub servers_per_pod: Option<u32>,
+    /// Whether servers per pod was given rather than fitted.
+    pub servers_given: bool,
+    /// Mean service time of the fitted model, milliseconds.
+    pub service_time_mean_ms: Option<f64>,
+    /// The rate at which a pod saturates in the fitted model, requests per second.
+    pub saturation_rps_per_pod: Option<f64>,
+    /// Root mean square of the fit's residuals, in log latency (0.1 is about 10%).
+    pub residual_rms_log: Option<f64>,
+    /// The bins, with observed and modelled percentiles.
+    pub bins: Vec<LoadBin>,
+    /// The fitted model's p99 over a grid of per-pod rates (for charts): `[rps, p99_ms]`.
+    pub model_curve: Vec<[f64; 2]>,
+    /// What to know about this estimate, in words.
+    pub notes: Vec<String>,
+    /// The fitted queue (for the simulator).
+    #[serde(skip)]
+    pub model: Option<PodQueue>,
+}
+
+struct Candidate {
+    servers: u32,
+    scale: f64,
+    sse: f64,
+}
+
+fn scaled(service: &ServiceTime, k: f64) -> ServiceTime {
+    ServiceTime::from_points(service.points().iter().map(|&(v, w)| (v * k, w)))
+        .unwrap_or_else(|| service.clone())
+}
+
+/// Fits the capacity model. `warm[k]` says whether cell `k` is a warm pod's.
+pub fn capacity(
+    t: &Telemetry,
+    s: &Series,
+    warm: &[bool],
+    slo_p99_ms: f64,
+    pod_concurrency: Option<u32>,
+) -> Capacity {
+    let n = s.len();
+    // A minute's sampled rate is noisy (at 1% sampling a pod-minute holds tens of rows), and
+    // binning by a noisy rate mixes loads and flattens the curve. The rate varies slowly, so it
+    // is taken over enough neighbouring minutes to hold RATE_ROWS rows.
+    let mut per_minute: Vec<f64> = s.rows.iter().map(|&r| r as f64).collect();
+    let typical = super::series::quantile(&mut per_minute, 0.5).unwrap_or(0.0);
+    let window = if typical > 0.0 {
+        ((RATE_ROWS / typical).ceil() as usize).clamp(1, MAX_RATE_MINUTES) | 1
+    } else {
+        1
+    };
+    let rate = super::traffic::smooth(&s.rps, window);
+    // Per-pod rate of every inner minute with ready pods.
+    let minutes: Vec<(usize, f64)> = (0..n)
+        .filter(|&i| (n < 3 || (i > 0 && i + 1 < n)) && s.ready[i] > 0 && s.rows[i] > 0)
+        .map(|i| (i, rate[i] / f64::from(s.ready[i])))
+        .collect();
+    let mut empty = Capacity {
+        rps_per_pod_at_slo: None,
+        interval: None,
+        knee_observed: false,
+        demonstrated_rps_per_pod: None,
+        max_observed_rps_per_pod: 0.0,
+        servers_per_pod: None,
+        servers_given: pod_concurrency.is_some(),
+        service_time_mean_ms: None,
+        saturation_rps_per_pod: None,
+        residual_rms_log: None,
+        bins: Vec::new(),
+        model_curve: Vec::new(),
+        notes: Vec::new(),
+        model: None,
+    };
+    let (lo, hi) = minutes
+        .iter()
+        .fold((f64::INFINITY, 0.0f64), |(a, b), (_, x)| {
+            (a.min(*x), b.max(*x))
+        });
+    if minutes.is_empty() || hi <= 0.0 {
+        empty
+            .notes
+            .push("no minute with ready pods and requests: nothing to fit".into());
+        return empty;
+    }
+    let lo = lo.max(hi * 1e-3);
+    let span = (hi / lo).ln().max(1e-9);
+    let bin_of = |x: f64| ((((x.max(lo) / lo).ln() / span) * BINS as f64) as usize).min(BINS - 1);
+    let mut hists: Vec<DenseHistogram> = vec![DenseHistogram::new(); BINS];
+    let mut xsum = vec![0.0; BINS];
+    let mut rows = vec![0u64; BINS];
+    let mut pod_minutes = vec![0u64; BINS];
+    for &(i, x) in &minutes {
+        let b = bin_of(x);
+        for k in s.cell_start[i]..s.cell_start[i + 1] {
+            if !warm.get(k).copied().unwrap_or(true) {
+                continue;
+            }
+            let h = &t.cells[k].cell.latency;
+            hists[b].add(h);
+            xsum[b] += x * h.count() as f64;
+            rows[b] += h.count();
+            pod_minutes[b] += 1;
+        }
+    }
+    let mut bins: Vec<(LoadBin, DenseHistogram)> = (0..BINS)
+        .filter(|&b| rows[b] > 0)
+        .map(|b| {
+            let h = std::mem::take(&mut hists[b]);
+            (
+                LoadBin {
+                    rps_per_pod: xsum[b] / rows[b] as f64,
+                    pod_minutes: pod_minutes[b],
+                    n: rows[b],
+                    p50_ms: h.quantile_ms(0.5),
+                    p90_ms: h.quantile_ms(0.9),
+                    p99_ms: h.quantile_ms(0.99),
+                    fitted: rows[b] as f64 * 0.01 >= MIN_TAIL_ROWS,
+                    model_p99_ms: None,
+                },
+                h,
+            )
+        })
+        .collect();
+    empty.max_observed_rps_per_pod = bins.last().map_or(0.0, |b| b.0.rps_per_pod);
+    empty.demonstrated_rps_per_pod = bins
+        .iter()
+        .filter(|(b, _)| b.fitted && b.p99_ms.is_some_and(|p| p <= slo_p99_ms))
+        .map(|(b, _)| b.rps_per_pod)
+        .fold(None, |a: Option<f64>, x| Some(a.map_or(x, |a| a.max(x))));
+
+    // The service time: the lightest bins, up to 5% of the rows (at least 5,000) and never
+    // beyond half the busiest load.
+    let total_rows: u64 = bins.iter().map(|b| b.0.n).sum();
+    let want = (total_rows / 20).max(5_000);
+    let mut service_hist = DenseHistogram::new();
+    let mut service_x = 0.0;
+    for (b, h) in &bins {
+        if service_hist.count() >= want || (service_hist.count() > 0 && b.rps_per_pod > hi / 2.0) {
+            break;
+        }
+        service_hist.merge(h);
+        service_x = b.rps_per_pod;
+    }
+    if service_hist.count() < 200 {
+        empty.bins = bins.into_iter().map(|b| b.0).collect();
+        empty.notes.push(format!(
+            "only {} rows at low load: too few to estimate the service time",
+            service_hist.count()
+        ));
+        return empty;
+    }
+    let Some(service) = service_law(&service_hist) else {
+        empty.bins = bins.into_iter().map(|b| b.0).collect();
+        return empty;
+    };
+
+    let fit: Vec<(f64, f64, f64, f64)> = bins
+        .iter()
+        .filter(|(b, _)| b.fitted)
+        .flat_map(|(b, _)| {
+            let w = (b.n as f64 * 0.01).min(200.0);
+            [
+                b.p90_ms.map(|p| (b.rps_per_pod, 0.9, p, w)),
+                b.p99_ms.map(|p| (b.rps_per_pod, 0.99, p, w)),
+            ]
+        })
+        .flatten()
+        .collect();
+    let sse = |queue: &PodQueue| -> f64 {
+        fit.iter()
+            .map(|&(x, q, obs, w)| {
+                let e = match queue.latency_quantile_ms(x, q) {
+                    Some(m) if m > 0.0 && obs > 0.0 => (m / obs).ln(),
+                    _ => 3.0,
+                };
+                w * e * e
+            })
+            .sum()
+    };
+    let servers: Vec<u32> = match pod_concurrency {
+        Some(c) => vec![c.max(1)],
+        None => SERVER_CANDIDATES.to_vec(),
+    };
+    let candidate = |c: u32, k: f64| Candidate {
+        servers: c,
+        scale: k,
+        sse: sse(&PodQueue {
+            servers: c,
+            service: scaled(&service, k),
+        }),
+    };
+    let mut candidates = Vec::new();
+    for &c in &servers {
+        for &k in &SCALES {
+            candidates.push(candidate(c, k));
+        }
+    }
+    let Some(best) = candidates.iter().min_by(|a, b| a.sse.total_cmp(&b.sse)) else {
+        empty.bins = bins.into_iter().map(|b| b.0).collect();
+        return empty;
+    };
+    let weight: f64 = fit.iter().map(|f| f.3).sum();
+    let dof = fit.len().saturating_sub(2).max(1) as f64;
+    let sigma2 = (best.sse / dof).max(1e-6 * weight / fit.len().max(1) as f64);
+    // Refine the scale finely around each server count that comes near the best, so that the
+    // profile interval is not an artefact of the coarse grid.
+    let mut refined = Vec::new();
+    for &c in &servers {
+        let Some(coarse) = candidates
+            .iter()
+            .filter(|x| x.servers == c)
+            .min_by(|a, b| a.sse.total_cmp(&b.sse))
+        else {
+            continue;
+        };
+        if (coarse.sse - best.sse) / sigma2 > 10.0 * CHI2_95 {
+            continue;
+        }
+        for step in -20..=20 {
+            refined.push(candidate(c, coarse.scale * (1.0 + 0.002 * f64::from(step))));
+        }
+    }
+    candidates.extend(refined);
+    let Some(best) = candidates.iter().min_by(|a, b| a.sse.total_cmp(&b.sse)) else {
+        empty.bins = bins.into_iter().map(|b| b.0).collect();
+        return empty;
+    };
+    let sigma2 = (best.sse / dof).max(1e-6 * weight / fit.len().max(1) as f64);
+    let best_queue = PodQueue {
+        servers: best.servers,
+        service: scaled(&service, best.scale),
+    };
+    let accepted: Vec<&Candidate> = candidates
+        .iter()
+        .filter(|c| (c.sse - best.sse) / sigma2 <= CHI2_95)
+        .collect();
+    let at_slo = |c: &Candidate| {
+        PodQueue {
+            servers: c.servers,
+            service: scaled(&service, c.scale),
+        }
+        .max_rps_within(slo_p99_ms, 0.99)
+    };
+    let point = at_slo(best);
+    let (ilo, ihi) = accepted.iter().fold((point, point), |(a, b), c| {
+        let v = at_slo(c);
+        (a.min(v), b.max(v))
+    });
+
+    // The knee is observed when the busiest fitted bins sit where the best model's latency has
+    // clearly risen, and the data show that rise.
+    let top = bins
+        .iter()
+        .rev()
+        .find(|(b, _)| b.fitted)
+        .map(|(b, _)| b.clone());
+    let base_p99 = service_hist.quantile_ms(0.99).unwrap_or(0.0);
+    let knee_observed = top.as_ref().is_some_and(|b| {
+        let rho = b.rps_per_pod / best_queue.saturation_rps();
+        rho >= 0.5 && b.p99_ms.is_some_and(|p| p >= 1.15 * base_p99)
+    });
+
+    let mut notes = Vec::new();
+    notes.push(format!(
+        "service time from {} rows at up to {:.1} req/s per pod (mean {:.1} ms); {} servers per pod {}",
+        service_hist.count(),
+        service_x,
+        best_queue.service.mean_ms(),
+        best.servers,
+        if pod_concurrency.is_some() {
+            "(given)"
+        } else {
+            "(fitted)"
+        }
+    ));
+    let estimate = if knee_observed {
+        point
+    } else {
+        notes.push(format!(
+            "the busiest minutes loaded pods to {:.1} req/s, where latency had not yet risen: the knee is not in the data, so the interval is wide and the estimate is its conservative end",
+            empty.max_observed_rps_per_pod
+        ));
+        ilo.max(empty.demonstrated_rps_per_pod.unwrap_or(0.0).min(ihi))
+    };
+    if point <= 0.0 {
+        notes.push(format!(
+            "even an idle pod's modelled p99 is above the SLO of {slo_p99_ms} ms: no load meets it"
+        ));
+    }
+    let mut residuals = Vec::new();
+    for (b, _) in &mut bins {
+        b.model_p99_ms = best_queue.latency_quantile_ms(b.rps_per_pod, 0.99);
+        if let (true, Some(m), Some(o)) = (b.fitted, b.model_p99_ms, b.p99_ms) {
+            residuals.push((m / o).ln());
+        }
+    }
+    let rms = (!residuals.is_empty())
+        .then(|| (residuals.iter().map(|r| r * r).sum::<f64>() / residuals.len() as f64).sqrt());
+    let sat = best_queue.saturation_rps();
+    let model_curve = (0..=40)
+        .filter_map(|i| {
+            let x = sat * f64::from(i) / 40.0 * 0.98;
+            best_queue.latency_quantile_ms(x, 0.99).map(|p| [x, p])
+        })
+        .collect();
+    Capacity {
+        rps_per_pod_at_slo: Some(estimate),
+        interval: Some([ilo.min(estimate), ihi.max(estimate)]),
+        knee_observed,
+        demonstrated_rps_per_pod: empty.demonstrated_rps_per_pod,
+        max_observed_rps_per_pod: empty.max_observed_rps_per_pod,
+        servers_per_pod: Some(best.servers),
+        servers_given: pod_concurrency.is_some(),
+        service_time_mean_ms: Some(best_queue.service.mean_ms()),
+        saturation_rps_per_pod: Some(sat),
+        residual_rms_log: rms,
+        bins: bins.into_iter().map(|b| b.0).collect(),
+        model_curve,
+        notes,
+        model: Some(best_queue),
+    }
+}
+
+/// The service-time law: the low-load histogram's buckets, neighbours merged (weighted mean)
+/// down to at most [`SERVICE_POINTS`] points so the tail keeps its shape.
+fn service_law(h: &DenseHistogram) -> Option<ServiceTime> {
+    let buckets: Vec<(f64, u64)> = h.buckets().collect();
+    let group = buckets.len().div_ceil(SERVICE_POINTS).max(1);
+    let points = buckets.chunks(group).map(|c| {
+        let w: u64 = c.iter().map(|b| b.1).sum();
+        let v = c.iter().map(|b| b.0 * b.1 as f64).sum::<f64>() / w.max(1) as f64;
+        (v / 1e6, w as f64)
+    });
+    ServiceTime::from_points(points)
+}
