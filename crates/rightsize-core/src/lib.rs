@@ -4,4 +4,5 @@
 pub mod analysis;
 pub mod cluster;
 pub mod queueing;
+pub mod report;
 pub mod telemetry;

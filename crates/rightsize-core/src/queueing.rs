@@ -34,7 +34,14 @@ pub struct ServiceTime {
     /// `(milliseconds, weight)`, ascending by milliseconds; weights sum to 1.
     points: Vec<(f64, f64)>,
     mean_ms: f64,
+    /// `suffix[k]`: the weight of points `k..`, so that `P(S > t)` is one binary search.
+    #[serde(skip)]
+    suffix: Vec<f64>,
 }
+
+/// Beyond this many mean waits a point's share of `P(W + S > t)` is below e^-40 and is not
+/// summed.
+const NEGLIGIBLE_EXPONENT: f64 = 40.0;
 
 impl ServiceTime {
     /// A distribution from weighted points; `None` when no point has positive weight.
@@ -52,9 +59,14 @@ impl ServiceTime {
             p.1 /= total;
         }
         let mean_ms = pts.iter().map(|(v, w)| v * w).sum();
+        let mut suffix = vec![0.0; pts.len() + 1];
+        for k in (0..pts.len()).rev() {
+            suffix[k] = suffix[k + 1] + pts[k].1;
+        }
         Some(ServiceTime {
             points: pts,
             mean_ms,
+            suffix,
         })
     }
 
@@ -69,6 +81,7 @@ impl ServiceTime {
         ServiceTime::from_points(points).unwrap_or(ServiceTime {
             points: vec![(median_ms, 1.0)],
             mean_ms: median_ms,
+            suffix: vec![1.0, 0.0],
         })
     }
 
@@ -91,32 +104,73 @@ impl ServiceTime {
         }
     }
 
-    /// `P(S > t)`.
-    fn tail(&self, t_ms: f64) -> f64 {
-        self.points
-            .iter()
-            .filter(|(v, _)| *v > t_ms)
-            .map(|(_, w)| w)
-            .sum()
+    /// Index of the first point above `t_ms`.
+    fn above(&self, t_ms: f64) -> usize {
+        self.points.partition_point(|(v, _)| *v <= t_ms)
     }
 
-    /// `P(W + S > t)` with `W ~ Exp(theta)` per millisecond.
-    fn tail_with_wait(&self, t_ms: f64, theta_per_ms: f64) -> f64 {
-        self.points
-            .iter()
-            .map(|(v, w)| {
-                if *v > t_ms {
-                    *w
-                } else {
-                    w * (-theta_per_ms * (t_ms - v)).exp()
-                }
-            })
-            .sum()
+    /// `P(S > t)`.
+    fn tail(&self, t_ms: f64) -> f64 {
+        self.suffix[self.above(t_ms)]
+    }
+
+    /// `P(W + S > t)` with `W ~ Exp(theta)` per millisecond, for many `t` at one `theta`.
+    fn wait_tail(&self, theta_per_ms: f64) -> WaitTail<'_> {
+        let (first, last) = (self.points.first().map_or(0.0, |p| p.0), self.max_ms());
+        // With every point within 600 mean waits of the largest, `e^(theta (v - last))` stays in
+        // f64's range: one exponential per point, prefix sums, and each `t` is a binary search.
+        let prefix = (theta_per_ms * (last - first) <= 600.0).then(|| {
+            let mut prefix = Vec::with_capacity(self.points.len() + 1);
+            let mut sum = 0.0;
+            prefix.push(0.0);
+            for &(v, w) in &self.points {
+                sum += w * (theta_per_ms * (v - last)).exp();
+                prefix.push(sum);
+            }
+            prefix
+        });
+        WaitTail {
+            service: self,
+            theta_per_ms,
+            last,
+            prefix,
+        }
     }
 
     /// The largest point, milliseconds.
     fn max_ms(&self) -> f64 {
         self.points.last().map_or(0.0, |p| p.0)
+    }
+}
+
+/// `P(W + S > t)` at one `theta`, see [`ServiceTime::wait_tail`].
+struct WaitTail<'a> {
+    service: &'a ServiceTime,
+    theta_per_ms: f64,
+    last: f64,
+    /// `prefix[k]`: the sum over points `..k` of `w e^(theta (v - last))`.
+    prefix: Option<Vec<f64>>,
+}
+
+impl WaitTail<'_> {
+    /// Points above `t` count whole, points below it by `e^(-theta (t - v))`.
+    fn at(&self, t_ms: f64) -> f64 {
+        let s = self.service;
+        let k = s.above(t_ms);
+        let whole = s.suffix[k];
+        if let Some(prefix) = &self.prefix {
+            return whole + (self.theta_per_ms * (self.last - t_ms)).exp() * prefix[k];
+        }
+        // A steep wait: only the points just below `t` count; sum down until negligible.
+        let mut sum = whole;
+        for &(v, w) in s.points[..k].iter().rev() {
+            let exponent = self.theta_per_ms * (t_ms - v);
+            if exponent > NEGLIGIBLE_EXPONENT {
+                break;
+            }
+            sum += w * (-exponent).exp();
+        }
+        sum
     }
 }
 
@@ -145,19 +199,27 @@ impl PodQueue {
         }
         let c = erlang_c(self.servers, a);
         let theta_per_ms = (self.saturation_rps() - rps.max(0.0)) / 1000.0;
-        let tail = |t: f64| {
-            (1.0 - c) * self.service.tail(t) + c * self.service.tail_with_wait(t, theta_per_ms)
-        };
+        let wait = self.service.wait_tail(theta_per_ms);
+        let tail = |t: f64| (1.0 - c) * self.service.tail(t) + c * wait.at(t);
         let target = 1.0 - q;
-        let mut hi = self.service.max_ms().max(1e-3);
+        // P(T > t) >= P(S > t): the response time's quantile is at least the service time's,
+        // so the search starts just below that point.
+        let points = self.service.points();
+        let k = self.service.suffix[1..].partition_point(|&rest| rest > target);
+        let mut lo = points.get(k).map_or(0.0, |p| p.0 * (1.0 - 1e-9));
+        let mut hi = self.service.max_ms().max(lo * 1.5).max(1e-3);
         while tail(hi) > target {
+            lo = hi;
             hi *= 2.0;
             if hi > 1e9 {
                 return None;
             }
         }
-        let mut lo = 0.0;
-        for _ in 0..60 {
+        // Bisection to a relative precision of 1e-6, far below any histogram's resolution.
+        for _ in 0..100 {
+            if hi - lo <= 1e-6 * hi {
+                break;
+            }
             let mid = 0.5 * (lo + hi);
             if tail(mid) > target {
                 lo = mid;
@@ -179,7 +241,11 @@ impl PodQueue {
             return 0.0;
         }
         let (mut lo, mut hi) = (0.0, self.saturation_rps());
-        for _ in 0..60 {
+        let precision = 1e-6 * hi;
+        for _ in 0..100 {
+            if hi - lo <= precision {
+                break;
+            }
             let mid = 0.5 * (lo + hi);
             if meets(mid) {
                 lo = mid;
@@ -255,6 +321,39 @@ mod tests {
         assert!((erlang_c(10, 8.0) - 0.4092).abs() < 1e-3);
         assert_eq!(erlang_c(4, 4.0), 1.0);
         assert_eq!(erlang_c(4, 0.0), 0.0);
+    }
+
+    #[test]
+    fn both_ways_of_summing_the_wait_agree_with_the_definition() {
+        let service = ServiceTime::lognormal(40.0, 0.5);
+        // Shallow waits take the prefix sums, steep ones the truncated direct sum.
+        let range = service.max_ms() - service.points()[0].0;
+        for theta in [1e-4, 0.01, 0.2, 3.0, 50.0] {
+            let wait = service.wait_tail(theta);
+            assert_eq!(
+                wait.prefix.is_some(),
+                theta * range <= 600.0,
+                "theta {theta}"
+            );
+            for t in [0.0, 5.0, 20.0, 40.0, 41.3, 90.0, 400.0, 5_000.0] {
+                let exact: f64 = service
+                    .points()
+                    .iter()
+                    .map(|&(v, w)| {
+                        if v > t {
+                            w
+                        } else {
+                            w * (-theta * (t - v)).exp()
+                        }
+                    })
+                    .sum();
+                let got = wait.at(t);
+                assert!(
+                    (got - exact).abs() <= 1e-12 + 1e-9 * exact,
+                    "theta {theta}, t {t}: {got} vs {exact}"
+                );
+            }
+        }
     }
 
     #[test]

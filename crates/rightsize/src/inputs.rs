@@ -15,6 +15,28 @@ use rightsize_core::telemetry::{
 
 use crate::progress::IngestProgress;
 
+/// Reads every input with a progress bar on a terminal, then fails (exit 2) when the bad rows
+/// pass `--max-bad-fraction`.
+pub fn read_telemetry(files: &[String], args: &TelemetryArgs) -> anyhow::Result<Telemetry> {
+    let inputs = expand(files)?;
+    let total_bytes = inputs
+        .iter()
+        .map(|i| match i {
+            Input::File(p) => std::fs::metadata(p).map(|m| m.len()).unwrap_or(0),
+            Input::Stdin => 0,
+        })
+        .sum();
+    let progress = IngestProgress::new(total_bytes);
+    let telemetry = ingest_all(&inputs, args, &progress);
+    progress.finish();
+    let telemetry = telemetry?;
+    telemetry
+        .diagnostics
+        .check_bad_fraction(telemetry.rows, args.max_bad_fraction)
+        .map_err(|msg| anyhow::anyhow!(msg))?;
+    Ok(telemetry)
+}
+
 /// Flags shared by every command that reads telemetry.
 #[derive(Debug, Clone, Args)]
 pub struct TelemetryArgs {
@@ -56,7 +78,8 @@ fn parse_epoch_unit(s: &str) -> Result<EpochUnit, String> {
     EpochUnit::parse(s).ok_or_else(|| format!("unknown unit {s:?}: use s, ms, us or ns"))
 }
 
-fn parse_tz(s: &str) -> Result<jiff::tz::TimeZone, String> {
+/// A time zone flag: `UTC`, an IANA name or a fixed offset.
+pub fn parse_tz(s: &str) -> Result<jiff::tz::TimeZone, String> {
     if s.eq_ignore_ascii_case("utc") || s == "Z" {
         return Ok(jiff::tz::TimeZone::UTC);
     }

@@ -1,6 +1,7 @@
 //! The `rightsize` command: flags, files, progress bars and exit codes around rightsize-core.
 //! Exit codes: 0 ok, 1 a check failed, 2 bad usage, bad input or I/O.
 
+mod cmd_analyze;
 mod cmd_config;
 mod cmd_generate;
 mod cmd_ingest;
@@ -39,9 +40,19 @@ enum Command {
     /// named pods and a load-dependent latency. Deterministic for a seed; for tests and
     /// benchmarks.
     Generate(cmd_generate::GenerateArgs),
-    /// Read cluster configuration (HPAs, Deployments, StatefulSets) and show what rightsize
-    /// understood.
+    /// Read cluster configuration (HPAs, ScaledObjects, VPAs, workloads, node groups) and
+    /// show what rightsize understood.
     Config(cmd_config::ConfigArgs),
+    /// Analyse a week of telemetry against today's configuration: traffic patterns, off-peak
+    /// hours, ready pods, latency against the SLO, a capacity model (requests per pod at the
+    /// SLO), cost and waste, and ranked findings.
+    ///
+    /// Writes analysis.json (docs/formats.md), analysis.md and analysis.html (with charts) to
+    /// --out, and prints the findings.
+    ///
+    /// Example: rightsize analyze --telemetry 'logs/*.csv.gz' --sample-rate 0.01
+    /// --config manifests/ --slo-p99-ms 250 --out analysis/
+    Analyze(cmd_analyze::AnalyzeArgs),
 }
 
 /// A check that ran and failed (an SLO threshold, no feasible configuration): exit code 1.
@@ -56,6 +67,7 @@ fn main() -> ExitCode {
         Command::Ingest(args) => cmd_ingest::run(args),
         Command::Generate(args) => cmd_generate::run(args),
         Command::Config(args) => cmd_config::run(args),
+        Command::Analyze(args) => cmd_analyze::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -35,8 +35,13 @@ pub fn write_atomic<T>(
             path.display()
         )
     })?;
+    let mut buffered = std::io::BufWriter::with_capacity(1 << 16, tmp.as_file_mut());
     let value =
-        write(tmp.as_file_mut()).with_context(|| format!("{}: writing failed", path.display()))?;
+        write(&mut buffered).with_context(|| format!("{}: writing failed", path.display()))?;
+    buffered
+        .flush()
+        .with_context(|| format!("{}: writing failed", path.display()))?;
+    drop(buffered);
     tmp.as_file_mut()
         .sync_all()
         .with_context(|| format!("{}: flushing failed", path.display()))?;

@@ -4,7 +4,7 @@ mod common;
 
 use std::path::PathBuf;
 
-use common::rightsize;
+use common::{rightsize, run_ok};
 use serde_json::Value;
 
 fn fixture(name: &str) -> PathBuf {
@@ -13,16 +13,7 @@ fn fixture(name: &str) -> PathBuf {
 
 #[test]
 fn shows_the_normalised_model_in_words() {
-    let out = rightsize()
-        .args(["config", "show"])
-        .arg(fixture(""))
-        .output()
-        .expect("runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = run_ok(rightsize().args(["config", "show"]).arg(fixture("")));
     let text = String::from_utf8_lossy(&out.stdout);
     for line in [
         "HorizontalPodAutoscaler reco (autoscaling/v2) scales Deployment reco",
@@ -112,23 +103,18 @@ fn prices_and_config_flags_apply() {
         "cloud,name,vcpu,memory_gib,gpus,usd_per_hour,max_pods\naws,m5.2xlarge,8,32,0,0.148,58\n",
     )
     .expect("write");
-    let out = rightsize()
-        .args(["config", "show", "--config"])
-        .arg(fixture("eksctl.yaml"))
-        .arg("--config")
-        .arg(fixture("deployment.yml"))
-        .arg("--config")
-        .arg(fixture("daemonsets.yaml"))
-        .arg("--prices")
-        .arg(&prices)
-        .output()
-        .expect("runs");
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = run_ok(
+        rightsize()
+            .args(["config", "show", "--config"])
+            .arg(fixture("eksctl.yaml"))
+            .arg("--config")
+            .arg(fixture("deployment.yml"))
+            .arg("--config")
+            .arg(fixture("daemonsets.yaml"))
+            .arg("--prices")
+            .arg(&prices),
     );
+    let text = String::from_utf8_lossy(&out.stdout);
     for line in [
         "DaemonSets on every node: 2 pod(s) requesting 0.2 cores and 300 MiB (fluent-bit, node-exporter)",
         "  node m5.2xlarge: 7.91 allocatable cores, 31.0 GiB, 58 pods, 5 reco pods of 1.5 cores each, $0.148/h",

@@ -6,22 +6,12 @@ mod common;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use common::{fixture, rightsize};
+use common::{fixture, rightsize, run_ok};
 use serde_json::Value;
 
 /// Runs `rightsize ingest --json ARGS` and parses its output; panics with stderr on failure.
 fn ingest_json(args: &[&str]) -> Value {
-    let out = rightsize()
-        .arg("ingest")
-        .arg("--json")
-        .args(args)
-        .output()
-        .expect("runs");
-    assert!(
-        out.status.success(),
-        "ingest {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = run_ok(rightsize().arg("ingest").arg("--json").args(args));
     serde_json::from_slice(&out.stdout).expect("JSON on stdout")
 }
 
@@ -372,15 +362,10 @@ fn stdin_directories_and_globs() {
     assert_eq!(by_dir["end"].as_str().map(|s| &s[..10]), Some("2025-11-25"));
 
     let bytes = std::fs::read(days.join("day0.csv.gz")).expect("read");
-    let out = rightsize()
-        .args(["ingest", "--json", "-"])
-        .write_stdin(bytes)
-        .output()
-        .expect("runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = run_ok(
+        rightsize()
+            .args(["ingest", "--json", "-"])
+            .write_stdin(bytes),
     );
     let s: Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(s["files"][0], "<stdin>");

@@ -235,45 +235,94 @@ pub fn capacity(
         })
         .flatten()
         .collect();
-    let sse = |queue: &PodQueue| -> f64 {
-        fit.iter()
-            .map(|&(x, q, obs, w)| {
-                let e = match queue.latency_quantile_ms(x, q) {
-                    Some(m) if m > 0.0 && obs > 0.0 => (m / obs).ln(),
-                    _ => 3.0,
-                };
-                w * e * e
-            })
-            .sum()
+    // Highest loads first: there a wrong queue is furthest off, so a hopeless candidate passes
+    // its bound (below) after a few points.
+    let mut fit = fit;
+    fit.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let weight: f64 = fit.iter().map(|f| f.3).sum();
+    let dof = fit.len().saturating_sub(2).max(1) as f64;
+    let floor = 1e-6 * weight / fit.len().max(1) as f64;
+    // Given the best error so far, a candidate whose error passes this bound can be neither
+    // refined (within 10 χ² of the best) nor accepted into the interval (within χ²): its sum
+    // stops there and it counts as infinitely far, so the result is the same as summing all.
+    let hopeless = |best_sse: f64| best_sse * (1.0 + 10.0 * CHI2_95 / dof) + 10.0 * CHI2_95 * floor;
+    let sse = |queue: &PodQueue, limit: f64| -> f64 {
+        let mut sum = 0.0;
+        for &(x, q, obs, w) in &fit {
+            let e = match queue.latency_quantile_ms(x, q) {
+                Some(m) if m > 0.0 && obs > 0.0 => (m / obs).ln(),
+                _ => 3.0,
+            };
+            sum += w * e * e;
+            if sum > limit {
+                return f64::INFINITY;
+            }
+        }
+        sum
     };
     let servers: Vec<u32> = match pod_concurrency {
         Some(c) => vec![c.max(1)],
         None => SERVER_CANDIDATES.to_vec(),
     };
-    let candidate = |c: u32, k: f64| Candidate {
-        servers: c,
-        scale: k,
-        sse: sse(&PodQueue {
-            servers: c,
-            service: scaled(&service, k),
-        }),
+    // Candidates `(servers, scale)` in order, each bounded by the best before it.
+    let evaluate = |points: &[(u32, f64)], mut best_sse: f64| -> Vec<Candidate> {
+        points
+            .iter()
+            .map(|&(c, k)| {
+                let queue = PodQueue {
+                    servers: c,
+                    service: scaled(&service, k),
+                };
+                let x = Candidate {
+                    servers: c,
+                    scale: k,
+                    sse: sse(&queue, hopeless(best_sse)),
+                };
+                best_sse = best_sse.min(x.sse);
+                x
+            })
+            .collect()
     };
-    let mut candidates = Vec::new();
-    for &c in &servers {
-        for &k in &SCALES {
-            candidates.push(candidate(c, k));
-        }
-    }
+    // Two halves of the grid on two threads (the other core is idle here); which candidates
+    // are cut short differs with the split, the result does not.
+    let split = |points: Vec<(u32, f64)>, best_sse: f64| -> Vec<Candidate> {
+        let (a, b): (Vec<_>, Vec<_>) = points
+            .into_iter()
+            .enumerate()
+            .partition(|(i, _)| i % 2 == 0);
+        let a: Vec<(u32, f64)> = a.into_iter().map(|x| x.1).collect();
+        let b: Vec<(u32, f64)> = b.into_iter().map(|x| x.1).collect();
+        std::thread::scope(|scope| {
+            let other = scope.spawn(|| evaluate(&b, best_sse));
+            let mut out = evaluate(&a, best_sse);
+            out.extend(
+                other
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            );
+            out
+        })
+    };
+    // Every server count at the likeliest scale first, so that the bound is tight before the
+    // rest of the grid is summed.
+    let mut order: Vec<f64> = SCALES.to_vec();
+    order.sort_by(|a, b| (a - 0.9).abs().total_cmp(&(b - 0.9).abs()));
+    let mut candidates = split(
+        order
+            .iter()
+            .flat_map(|&k| servers.iter().map(move |&c| (c, k)))
+            .collect(),
+        f64::INFINITY,
+    );
     let Some(best) = candidates.iter().min_by(|a, b| a.sse.total_cmp(&b.sse)) else {
         empty.bins = bins.into_iter().map(|b| b.0).collect();
         return empty;
     };
-    let weight: f64 = fit.iter().map(|f| f.3).sum();
-    let dof = fit.len().saturating_sub(2).max(1) as f64;
-    let sigma2 = (best.sse / dof).max(1e-6 * weight / fit.len().max(1) as f64);
-    // Refine the scale finely around each server count that comes near the best, so that the
-    // profile interval is not an artefact of the coarse grid.
-    let mut refined = Vec::new();
+    let best_sse = best.sse;
+    let sigma2 = (best.sse / dof).max(floor);
+    // Refine the scale finely (0.5% steps over ±4%) around each server count that comes near
+    // the best, so that the profile interval is not an artefact of the coarse grid.
+    let mut around = Vec::new();
     for &c in &servers {
         let Some(coarse) = candidates
             .iter()
@@ -285,16 +334,15 @@ pub fn capacity(
         if (coarse.sse - best.sse) / sigma2 > 10.0 * CHI2_95 {
             continue;
         }
-        for step in -20..=20 {
-            refined.push(candidate(c, coarse.scale * (1.0 + 0.002 * f64::from(step))));
-        }
+        around.extend((-8..=8).map(|step| (c, coarse.scale * (1.0 + 0.005 * f64::from(step)))));
     }
+    let refined = split(around, best_sse);
     candidates.extend(refined);
     let Some(best) = candidates.iter().min_by(|a, b| a.sse.total_cmp(&b.sse)) else {
         empty.bins = bins.into_iter().map(|b| b.0).collect();
         return empty;
     };
-    let sigma2 = (best.sse / dof).max(1e-6 * weight / fit.len().max(1) as f64);
+    let sigma2 = (best.sse / dof).max(floor);
     let best_queue = PodQueue {
         servers: best.servers,
         service: scaled(&service, best.scale),

@@ -115,20 +115,22 @@ pub fn latency(t: &Telemetry, s: &Series, slo_p99_ms: f64) -> Latency {
     let (mut violations, mut uncertain) = (0, 0);
     let n = s.len();
     let mut i = 0;
+    let mut h = DenseHistogram::new();
     // Windows aligned to wall-clock multiples of five minutes.
     while i < n {
         let minute = s.start_minute + i as i64;
         let end = ((minute.div_euclid(WINDOW_MINUTES as i64) + 1) * WINDOW_MINUTES as i64
             - s.start_minute) as usize;
         let end = end.min(n);
-        let mut h = DenseHistogram::new();
+        h.clear();
         for m in i..end {
-            // Hour-of-week by each minute's own hour.
             for c in &t.cells[s.cell_start[m]..s.cell_start[m + 1]] {
                 h.add(&c.cell.latency);
-                by_how[usize::from(s.how[m])].add(&c.cell.latency);
             }
         }
+        // A window lies inside one local hour (hours begin at multiples of five minutes in
+        // every zone in use), so it joins its hour whole.
+        by_how[usize::from(s.how[i])].merge(&h);
         if h.count() > 0 {
             let w = window(s.time(i), &h);
             if let Some(p99) = w.p99

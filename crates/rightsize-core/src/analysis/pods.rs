@@ -125,7 +125,28 @@ pub struct ColdStartEffect {
 }
 
 /// Computes the pod findings; `warm` receives, per cell, whether its pod was warm.
-pub fn pods(t: &Telemetry, s: &Series) -> (Pods, Vec<bool>) {
+/// Each minute's mean latency over every pod, nanoseconds (`None` without rows): the other
+/// half of Little's law, taken on its own pass so that it can run beside the rest.
+pub fn minute_mean_latency_ns(t: &Telemetry, s: &Series) -> Vec<Option<f64>> {
+    (0..s.len())
+        .map(|i| {
+            let (sum_ns, rows) = t.cells[s.cell_start[i]..s.cell_start[i + 1]]
+                .iter()
+                .fold((0.0, 0u64), |(sum, n), c| {
+                    (sum + c.cell.latency.sum_ns(), n + c.cell.latency.count())
+                });
+            (rows > 0).then(|| sum_ns / rows as f64)
+        })
+        .collect()
+}
+
+/// Ready pods, per-pod load, imbalance, churn and cold starts; also which cells are warm
+/// (their pod past its cold minutes), for the capacity model.
+pub fn pods(
+    t: &Telemetry,
+    s: &Series,
+    minute_mean_latency_ns: &[Option<f64>],
+) -> (Pods, Vec<bool>) {
     let n = s.len();
     let ready_f: Vec<f64> = s.ready.iter().map(|&r| f64::from(r)).collect();
     let per_pod: Vec<f64> = (0..n)
@@ -143,20 +164,13 @@ pub fn pods(t: &Telemetry, s: &Series) -> (Pods, Vec<bool>) {
         .collect();
 
     // Little's law per minute: rate per pod × mean latency.
-    let mut concurrency = Vec::new();
-    for (i, per_pod) in per_pod_by_minute.iter().enumerate() {
-        if s.ready[i] == 0 {
-            continue;
-        }
-        let cells = &t.cells[s.cell_start[i]..s.cell_start[i + 1]];
-        let mut h = DenseHistogram::new();
-        for c in cells {
-            h.add(&c.cell.latency);
-        }
-        if let Some(mean_ns) = h.mean_ns() {
-            concurrency.push(per_pod * mean_ns / 1e9);
-        }
-    }
+    let concurrency: Vec<f64> = per_pod_by_minute
+        .iter()
+        .zip(minute_mean_latency_ns)
+        .enumerate()
+        .filter(|(i, _)| s.ready[*i] > 0)
+        .filter_map(|(_, (per_pod, mean_ns))| mean_ns.map(|m| per_pod * m / 1e9))
+        .collect();
 
     // Segment lookup per cell: which stretch (and so which age) a pod-minute belongs to.
     let mut age = vec![usize::MAX; t.cells.len()];

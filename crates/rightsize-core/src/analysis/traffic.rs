@@ -50,6 +50,8 @@ pub struct Traffic {
     pub off_peak_hours: Vec<u8>,
     /// The off-peak hours as local clock ranges, e.g. `Mon 00:00-Mon 09:00`.
     pub off_peak_ranges: Vec<String>,
+    /// The off-peak stretches of the span as `[first, end)` indices into `minute_rps`.
+    pub off_peak_minute_ranges: Vec<[usize; 2]>,
     /// How the off-peak hours were chosen.
     pub off_peak_rule: String,
 }
@@ -398,6 +400,16 @@ pub fn traffic(s: &Series, rule: &OffPeakRule) -> Traffic {
 
     let (off_peak_hours, off_peak_rule) = off_peak_hours(&hour_of_week_rps, rule);
     let off_peak_ranges = clock_ranges(&off_peak_hours);
+    let mut off_peak_minute_ranges: Vec<[usize; 2]> = Vec::new();
+    for (i, how) in s.how.iter().enumerate() {
+        if !off_peak_hours.contains(how) {
+            continue;
+        }
+        match off_peak_minute_ranges.last_mut() {
+            Some(r) if r[1] == i => r[1] = i + 1,
+            _ => off_peak_minute_ranges.push([i, i + 1]),
+        }
+    }
     Traffic {
         mean_rps: mean(&s.rps),
         peak_rps_1m: peak,
@@ -415,6 +427,7 @@ pub fn traffic(s: &Series, rule: &OffPeakRule) -> Traffic {
         forecastability,
         off_peak_hours,
         off_peak_ranges,
+        off_peak_minute_ranges,
         off_peak_rule,
     }
 }

@@ -298,6 +298,26 @@ impl LatencyHistogram {
             .sum()
     }
 
+    /// The sum of the recorded values, each taken at its bucket's midpoint, nanoseconds (the
+    /// mean is this over [`count`](Self::count)).
+    pub fn sum_ns(&self) -> f64 {
+        let mid = midpoints();
+        match &self.store {
+            Store::Small(values) => values.iter().map(|v| mid[usize::from(*v)]).sum(),
+            Store::Packed(packed) => packed
+                .iter()
+                .map(|p| {
+                    let b = unpack(*p);
+                    mid[usize::from(b.index)] * f64::from(b.count)
+                })
+                .sum(),
+            Store::Wide(buckets) => buckets
+                .iter()
+                .map(|b| mid[usize::from(b.index)] * f64::from(b.count))
+                .sum(),
+        }
+    }
+
     /// The largest recorded value's bucket midpoint in nanoseconds.
     pub fn max_ns(&self) -> Option<f64> {
         self.pairs().last().map(|b| Self::representative(b.index))
@@ -319,6 +339,17 @@ impl LatencyHistogram {
             (lo as f64 + hi as f64) / 2.0
         }
     }
+}
+
+/// Every bucket's midpoint, computed once: sums over many small histograms read a table
+/// instead of recomputing bounds.
+fn midpoints() -> &'static [f64] {
+    static TABLE: std::sync::OnceLock<Vec<f64>> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| {
+        (0..=index_of(u64::MAX))
+            .map(LatencyHistogram::representative)
+            .collect()
+    })
 }
 
 /// The nearest-rank quantile over non-empty buckets `(index, count)` in ascending order: the
@@ -343,10 +374,15 @@ fn nearest_rank(buckets: impl Iterator<Item = (u16, u64)>, total: u64, q: f64) -
 }
 
 /// A histogram with the same layout held densely with 64-bit counts: the sum of a whole week.
+/// It remembers the range of buckets it touched, so that merging, clearing and quantiles walk
+/// that range (a few hundred buckets for real latencies) rather than the whole table.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DenseHistogram {
     counts: Vec<u64>,
     total: u64,
+    /// Touched buckets are `lo..hi` (empty when `lo >= hi`).
+    lo: usize,
+    hi: usize,
 }
 
 impl Default for DenseHistogram {
@@ -358,10 +394,27 @@ impl Default for DenseHistogram {
 impl DenseHistogram {
     /// An empty histogram.
     pub fn new() -> DenseHistogram {
+        let len = usize::from(index_of(u64::MAX)) + 1;
         DenseHistogram {
-            counts: vec![0u64; usize::from(index_of(u64::MAX)) + 1],
+            counts: vec![0u64; len],
             total: 0,
+            lo: len,
+            hi: 0,
         }
+    }
+
+    fn touch(&mut self, index: usize) {
+        self.lo = self.lo.min(index);
+        self.hi = self.hi.max(index + 1);
+    }
+
+    /// Empties it, keeping its table.
+    pub fn clear(&mut self) {
+        if self.lo < self.hi {
+            self.counts[self.lo..self.hi].fill(0);
+        }
+        self.total = 0;
+        (self.lo, self.hi) = (self.counts.len(), 0);
     }
 
     /// Adds every value of a sparse histogram.
@@ -369,18 +422,24 @@ impl DenseHistogram {
         match &h.store {
             Store::Small(values) => {
                 for v in values {
-                    self.counts[usize::from(*v)] += 1;
+                    let i = usize::from(*v);
+                    self.counts[i] += 1;
+                    self.touch(i);
                 }
             }
             Store::Packed(packed) => {
                 for p in packed {
                     let b = unpack(*p);
-                    self.counts[usize::from(b.index)] += u64::from(b.count);
+                    let i = usize::from(b.index);
+                    self.counts[i] += u64::from(b.count);
+                    self.touch(i);
                 }
             }
             Store::Wide(buckets) => {
                 for b in buckets {
-                    self.counts[usize::from(b.index)] += u64::from(b.count);
+                    let i = usize::from(b.index);
+                    self.counts[i] += u64::from(b.count);
+                    self.touch(i);
                 }
             }
         }
@@ -389,19 +448,34 @@ impl DenseHistogram {
 
     /// Adds another dense histogram.
     pub fn merge(&mut self, other: &DenseHistogram) {
-        for (a, b) in self.counts.iter_mut().zip(&other.counts) {
-            *a += b;
+        if other.lo < other.hi {
+            let range = other.lo..other.hi;
+            for (a, b) in self.counts[range.clone()]
+                .iter_mut()
+                .zip(&other.counts[range])
+            {
+                *a += b;
+            }
+            self.touch(other.lo);
+            self.touch(other.hi - 1);
         }
         self.total += other.total;
     }
 
-    /// Non-empty buckets as `(midpoint_ns, count)`, ascending.
-    pub fn buckets(&self) -> impl Iterator<Item = (f64, u64)> + '_ {
-        self.counts
+    /// Touched buckets as `(index, count)`, ascending, empty ones skipped.
+    fn nonzero(&self) -> impl Iterator<Item = (usize, u64)> + '_ {
+        let lo = self.lo.min(self.hi);
+        self.counts[lo..self.hi]
             .iter()
             .enumerate()
             .filter(|(_, c)| **c > 0)
-            .map(|(i, c)| (LatencyHistogram::representative(i as u16), *c))
+            .map(move |(i, c)| (lo + i, *c))
+    }
+
+    /// Non-empty buckets as `(midpoint_ns, count)`, ascending.
+    pub fn buckets(&self) -> impl Iterator<Item = (f64, u64)> + '_ {
+        self.nonzero()
+            .map(|(i, c)| (LatencyHistogram::representative(i as u16), c))
     }
 
     /// The mean of the bucket midpoints, nanoseconds; `None` when empty.
@@ -419,15 +493,7 @@ impl DenseHistogram {
 
     /// The nearest-rank quantile in nanoseconds, as [`LatencyHistogram::quantile_ns`].
     pub fn quantile_ns(&self, q: f64) -> Option<f64> {
-        nearest_rank(
-            self.counts
-                .iter()
-                .enumerate()
-                .filter(|(_, c)| **c > 0)
-                .map(|(i, c)| (i as u16, *c)),
-            self.total,
-            q,
-        )
+        nearest_rank(self.nonzero().map(|(i, c)| (i as u16, c)), self.total, q)
     }
 
     /// The quantile in milliseconds.
@@ -460,6 +526,30 @@ mod tests {
                 break;
             }
         }
+    }
+
+    #[test]
+    fn a_cleared_dense_histogram_is_a_new_one() {
+        let mut a = LatencyHistogram::new();
+        let mut b = LatencyHistogram::new();
+        for v in [1_000u64, 50_000, 2_000_000, 9_000_000_000] {
+            a.record(v);
+        }
+        for v in [30_000u64, 31_000, 700_000] {
+            b.record(v);
+        }
+        let mut dense = DenseHistogram::new();
+        dense.add(&a);
+        dense.clear();
+        assert_eq!(dense, DenseHistogram::new());
+        dense.add(&b);
+        let mut merged = DenseHistogram::new();
+        merged.merge(&dense);
+        assert_eq!(merged, dense);
+        assert_eq!(dense.quantile_ns(1.0), b.quantile_ns(1.0));
+        assert_eq!(dense.quantile_ns(0.0), b.quantile_ns(0.0));
+        let mean = dense.mean_ns().expect("values");
+        assert!((b.sum_ns() / 3.0 - mean).abs() < 1e-6 * mean);
     }
 
     #[test]

@@ -15,3 +15,14 @@ pub fn fixture(name: &str) -> PathBuf {
 pub fn rightsize() -> Command {
     Command::cargo_bin("rightsize").expect("binary is built")
 }
+
+/// Runs a command to the end and fails the test with its stderr unless it succeeded.
+pub fn run_ok(cmd: &mut Command) -> std::process::Output {
+    let out = cmd.output().expect("runs");
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
