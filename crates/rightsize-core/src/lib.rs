@@ -5,4 +5,7 @@ pub mod analysis;
 pub mod cluster;
 pub mod queueing;
 pub mod report;
+pub mod sim;
 pub mod telemetry;
+#[cfg(test)]
+mod testworld;

@@ -189,6 +189,23 @@ impl PodQueue {
         f64::from(self.servers) * self.service.rate_per_server()
     }
 
+    /// `P(T > t)` for each `t` of `ts_ms`: the share of requests slower than it at `rps`
+    /// arrivals per second (all 1 at or beyond saturation).
+    pub fn latency_tails(&self, rps: f64, ts_ms: &[f64]) -> Vec<f64> {
+        let a = rps.max(0.0) / self.service.rate_per_server();
+        if a >= f64::from(self.servers) {
+            return vec![1.0; ts_ms.len()];
+        }
+        let c = erlang_c(self.servers, a);
+        let wait = self
+            .service
+            .wait_tail((self.saturation_rps() - rps.max(0.0)) / 1000.0);
+        ts_ms
+            .iter()
+            .map(|&t| (1.0 - c) * self.service.tail(t) + c * wait.at(t))
+            .collect()
+    }
+
     /// The `q`-quantile of the response time (wait plus service) at `rps` arrivals per second,
     /// milliseconds; `None` at or beyond saturation.
     pub fn latency_quantile_ms(&self, rps: f64, q: f64) -> Option<f64> {

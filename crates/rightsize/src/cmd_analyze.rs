@@ -12,16 +12,9 @@ use crate::cmd_config::{ClusterArgs, read_config};
 use crate::inputs::{self, TelemetryArgs};
 use crate::output::write_atomic;
 
-/// Flags of `rightsize analyze`.
-#[derive(Debug, Args)]
-pub struct AnalyzeArgs {
-    /// Telemetry files, directories, globs (quote them: 'logs/*.csv.gz'), or - for stdin.
-    #[arg(long, required = true, num_args = 1.., value_name = "FILES")]
-    pub telemetry: Vec<String>,
-    #[command(flatten)]
-    pub telemetry_flags: TelemetryArgs,
-    #[command(flatten)]
-    pub cluster: ClusterArgs,
+/// Flags of every command that analyses telemetry.
+#[derive(Debug, Clone, Args)]
+pub struct AnalysisArgs {
     /// The p99 latency objective in milliseconds: capacity is the per-pod rate a warm pod
     /// serves with p99 at or under it.
     #[arg(long, value_name = "MS")]
@@ -46,6 +39,87 @@ pub struct AnalyzeArgs {
     /// the latency curve otherwise.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=4096))]
     pub pod_concurrency: Option<u32>,
+}
+
+impl AnalysisArgs {
+    /// The core's analysis config, or a usage error.
+    pub fn config(&self) -> anyhow::Result<AnalysisConfig> {
+        if !(self.slo_p99_ms > 0.0 && self.slo_p99_ms.is_finite()) {
+            anyhow::bail!(
+                "--slo-p99-ms must be a positive number of milliseconds, found {}",
+                self.slo_p99_ms
+            );
+        }
+        let off_peak = match self.off_peak {
+            Some((start_minute, end_minute)) => OffPeakRule::DailyWindow {
+                start_minute,
+                end_minute,
+            },
+            None => OffPeakRule::Threshold(self.off_peak_threshold),
+        };
+        Ok(AnalysisConfig {
+            slo_p99_ms: self.slo_p99_ms,
+            tz_name: self
+                .tz
+                .iana_name()
+                .map_or_else(|| format!("{:?}", self.tz), str::to_string),
+            tz: self.tz.clone(),
+            off_peak,
+            pod_concurrency: self.pod_concurrency,
+        })
+    }
+}
+
+/// Reads the configuration of `--config` (an empty one, with a note, when none is given).
+pub fn cluster_config(
+    cluster: &ClusterArgs,
+) -> anyhow::Result<rightsize_core::cluster::ClusterConfig> {
+    let config = if cluster.config.is_empty() {
+        eprintln!(
+            "note: no --config given: no HPA to assess and no node prices, so there are no dollar figures"
+        );
+        rightsize_core::cluster::ClusterConfig::new()
+    } else {
+        read_config(&cluster.config)?
+    };
+    for w in &config.warnings {
+        eprintln!("warning: {w}");
+    }
+    Ok(config)
+}
+
+/// Reads the telemetry and analyses it against the configuration.
+pub fn analyse(
+    files: &[String],
+    telemetry_flags: &TelemetryArgs,
+    cluster: &ClusterArgs,
+    analysis: &AnalysisArgs,
+) -> anyhow::Result<(
+    rightsize_core::telemetry::Telemetry,
+    rightsize_core::cluster::ClusterConfig,
+    rightsize_core::cluster::nodes::Catalogue,
+    analysis::Analysis,
+)> {
+    let cfg = analysis.config()?;
+    let catalogue = cluster.catalogue()?;
+    let config = cluster_config(cluster)?;
+    let telemetry = inputs::read_telemetry(files, telemetry_flags)?;
+    let a = analysis::analyze(&telemetry, &config, &catalogue, &cfg)?;
+    Ok((telemetry, config, catalogue, a))
+}
+
+/// Flags of `rightsize analyze`.
+#[derive(Debug, Args)]
+pub struct AnalyzeArgs {
+    /// Telemetry files, directories, globs (quote them: 'logs/*.csv.gz'), or - for stdin.
+    #[arg(long, required = true, num_args = 1.., value_name = "FILES")]
+    pub telemetry: Vec<String>,
+    #[command(flatten)]
+    pub telemetry_flags: TelemetryArgs,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    #[command(flatten)]
+    pub analysis: AnalysisArgs,
     /// Directory for analysis.json, analysis.md and analysis.html (created if missing).
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
@@ -53,43 +127,12 @@ pub struct AnalyzeArgs {
 
 /// Runs the command.
 pub fn run(args: AnalyzeArgs) -> anyhow::Result<()> {
-    if !(args.slo_p99_ms > 0.0 && args.slo_p99_ms.is_finite()) {
-        anyhow::bail!(
-            "--slo-p99-ms must be a positive number of milliseconds, found {}",
-            args.slo_p99_ms
-        );
-    }
-    let catalogue = args.cluster.catalogue()?;
-    let config = if args.cluster.config.is_empty() {
-        eprintln!(
-            "note: no --config given: no HPA to assess and no node prices, so the analysis has no dollar figures"
-        );
-        rightsize_core::cluster::ClusterConfig::new()
-    } else {
-        read_config(&args.cluster.config)?
-    };
-    for w in &config.warnings {
-        eprintln!("warning: {w}");
-    }
-    let telemetry = inputs::read_telemetry(&args.telemetry, &args.telemetry_flags)?;
-    let off_peak = match args.off_peak {
-        Some((start_minute, end_minute)) => OffPeakRule::DailyWindow {
-            start_minute,
-            end_minute,
-        },
-        None => OffPeakRule::Threshold(args.off_peak_threshold),
-    };
-    let cfg = AnalysisConfig {
-        slo_p99_ms: args.slo_p99_ms,
-        tz_name: args
-            .tz
-            .iana_name()
-            .map_or_else(|| format!("{:?}", args.tz), str::to_string),
-        tz: args.tz,
-        off_peak,
-        pod_concurrency: args.pod_concurrency,
-    };
-    let a = analysis::analyze(&telemetry, &config, &catalogue, &cfg)?;
+    let (_, _, _, a) = analyse(
+        &args.telemetry,
+        &args.telemetry_flags,
+        &args.cluster,
+        &args.analysis,
+    )?;
 
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("{}: cannot create the output directory", args.out.display()))?;

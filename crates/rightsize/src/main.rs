@@ -5,6 +5,7 @@ mod cmd_analyze;
 mod cmd_config;
 mod cmd_generate;
 mod cmd_ingest;
+mod cmd_simulate;
 mod inputs;
 mod output;
 mod progress;
@@ -53,6 +54,17 @@ enum Command {
     /// Example: rightsize analyze --telemetry 'logs/*.csv.gz' --sample-rate 0.01
     /// --config manifests/ --slo-p99-ms 250 --out analysis/
     Analyze(cmd_analyze::AnalyzeArgs),
+    /// Replay the recorded week through today's scaling configuration, or a proposed one
+    /// (--policy), second by second: HPA or KEDA with metric lag, pods starting and warming
+    /// up, nodes from the cluster autoscaler or Karpenter, latency from the capacity model.
+    ///
+    /// Prints cost (peak and off-peak), pods, nodes and p99 per five minutes against the SLO;
+    /// --baseline also replays today's configuration and says how closely it matches the
+    /// telemetry. --json for tools (docs/formats.md).
+    ///
+    /// Example: rightsize simulate --telemetry week.csv.gz --sample-rate 0.01 --config
+    /// manifests/ --slo-p99-ms 250 --policy proposal/hpa.yaml --baseline
+    Simulate(cmd_simulate::SimulateArgs),
 }
 
 /// A check that ran and failed (an SLO threshold, no feasible configuration): exit code 1.
@@ -68,6 +80,7 @@ fn main() -> ExitCode {
         Command::Generate(args) => cmd_generate::run(args),
         Command::Config(args) => cmd_config::run(args),
         Command::Analyze(args) => cmd_analyze::run(args),
+        Command::Simulate(args) => cmd_simulate::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -4,25 +4,9 @@
 use super::*;
 use crate::cluster::nodes::Catalogue;
 use crate::queueing::{PodQueue, ServiceTime};
-use crate::telemetry::generate::{
-    ColdStart, CpuHpaWorld, GenerateConfig, Generator, LatencyModel, PodScaling, SERVICE_SIGMA,
-};
-use crate::telemetry::status::{StatusConvention, classify_number};
-use crate::telemetry::{Aggregator, Diagnostics, Telemetry};
-
-fn telemetry_of(cfg: &GenerateConfig) -> Telemetry {
-    let names = cfg.pod_names();
-    let mut agg = Aggregator::new();
-    for r in Generator::new(cfg.clone()) {
-        agg.push(
-            r.ts_ns,
-            r.latency_us * 1000,
-            classify_number(i64::from(r.status), StatusConvention::Auto),
-            names[r.pod as usize].as_bytes(),
-        );
-    }
-    agg.finish(cfg.sample_rate, Diagnostics::default())
-}
+use crate::telemetry::Telemetry;
+use crate::telemetry::generate::{GenerateConfig, LatencyModel, SERVICE_SIGMA};
+use crate::testworld::{HPA_YAML, hpa_week, telemetry_of};
 
 /// The generator's queue: the truth the capacity model must recover.
 fn true_capacity(cfg: &GenerateConfig, slo_ms: f64) -> f64 {
@@ -90,62 +74,6 @@ fn full_telemetry_recovers_the_knee() {
     assert_eq!(a.pods.max_ready, 2);
     assert_eq!(a.span.minutes, 1440);
 }
-
-fn hpa_week(sample_rate: f64) -> GenerateConfig {
-    GenerateConfig {
-        peak_rps: 260.0,
-        trough_ratio: 0.2,
-        base_latency_ms: 100.0,
-        sample_rate,
-        seed: 5,
-        latency_model: LatencyModel::Queue { servers_per_pod: 2 },
-        scaling: PodScaling::CpuHpa(CpuHpaWorld {
-            min_replicas: 10,
-            max_replicas: 40,
-            target_utilization: 0.75,
-            cpu_request_cores: 1.0,
-            cpu_per_request_core_s: 0.05,
-            idle_cpu_cores: 0.1,
-            scale_down_stabilization_s: 300,
-            ready_delay_s: 30,
-        }),
-        cold_start: ColdStart {
-            duration_s: 120,
-            factor: 2.0,
-        },
-        ..GenerateConfig::default()
-    }
-}
-
-const HPA_YAML: &str = "apiVersion: autoscaling/v2
-kind: HorizontalPodAutoscaler
-metadata: {name: reco}
-spec:
-  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: reco}
-  minReplicas: 10
-  maxReplicas: 40
-  metrics:
-  - type: Resource
-    resource: {name: cpu, target: {type: Utilization, averageUtilization: 75}}
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: reco}
-spec:
-  replicas: 4
-  template:
-    spec:
-      containers: [{name: model, image: reco:1, resources: {requests: {cpu: '1', memory: 2Gi}}}]
----
-apiVersion: eksctl.io/v1alpha5
-kind: ClusterConfig
-metadata: {name: prod, region: us-east-1}
-managedNodeGroups:
-- name: serving
-  instanceType: m5.xlarge
-  minSize: 1
-  maxSize: 20
-";
 
 #[test]
 fn a_sampled_hpa_week_matches_its_truth() {

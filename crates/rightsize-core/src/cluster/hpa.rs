@@ -269,7 +269,7 @@ pub enum MetricSource {
 }
 
 /// A metric's target.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 #[serde(tag = "type", content = "value", rename_all = "snake_case")]
 pub enum Target {
     /// Percent of requests, averaged over pods.

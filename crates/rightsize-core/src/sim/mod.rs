@@ -1,0 +1,1176 @@
+//! The what-if engine: a deterministic discrete-time replay (1 s steps) of the recorded
+//! arrival rate through a scaling configuration — HPA or KEDA controllers with metric lag,
+//! pods that start, warm up and terminate, nodes that a cluster autoscaler or Karpenter adds and
+//! removes — with latency from the capacity model and cost from node-hours. Time is the step
+//! counter; nothing reads a clock.
+
+pub mod hpa;
+pub mod keda;
+pub mod latency;
+pub mod setup;
+#[cfg(test)]
+mod tests;
+
+use serde::Serialize;
+
+use crate::cluster::hpa::{Hpa, MetricSource};
+use crate::cluster::keda::{ScaledObject, Trigger};
+use crate::telemetry::Telemetry;
+use hpa::{HpaController, Reading};
+use keda::{Cron, KedaExecutor, cron_activity};
+use latency::{LatencyMix, LatencyTable};
+
+/// Version of the `simulate --json` document (docs/formats.md).
+pub const SIM_SCHEMA_VERSION: u32 = 1;
+
+/// Rows the demand of a second is averaged over (relative sampling noise about 3%).
+pub const DEMAND_ROWS: f64 = 1_000.0;
+
+/// The arrival rate of every second of the replayed span.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Demand {
+    /// Unix second of index 0 (a minute boundary).
+    pub start_unix_s: i64,
+    /// Requests per second, sample-corrected.
+    pub rps: Vec<f64>,
+}
+
+impl Demand {
+    /// The telemetry's per-second counts, sample-corrected, averaged over as many neighbouring
+    /// seconds as hold about [`DEMAND_ROWS`] rows (at most 15 minutes): sampling noise would
+    /// otherwise become load, and an HPA's scale-down window (a maximum over five minutes)
+    /// turns noise into pods. Full telemetry of a busy service keeps its second-level shape.
+    /// `None` without rows.
+    pub fn from_telemetry(t: &Telemetry) -> Option<Demand> {
+        let first = t.cells.first()?.unix_minute * 60;
+        let last = t.cells.last()?.unix_minute * 60 + 60;
+        let n = usize::try_from(last - first).ok()?;
+        let rate = if t.sample_rate > 0.0 {
+            t.sample_rate
+        } else {
+            1.0
+        };
+        let raw: Vec<f64> = (0..n)
+            .map(|i| {
+                let c = t.seconds.get(first + i as i64);
+                c.iter().map(|&x| f64::from(x)).sum::<f64>()
+            })
+            .collect();
+        let mean_rows = raw.iter().sum::<f64>() / n.max(1) as f64;
+        let w = if mean_rows > 0.0 {
+            ((DEMAND_ROWS / mean_rows).ceil() as usize).clamp(1, 901) | 1
+        } else {
+            1
+        };
+        let rps = crate::analysis::traffic::smooth(&raw, w)
+            .into_iter()
+            .map(|v| v / rate)
+            .collect();
+        Some(Demand {
+            start_unix_s: first,
+            rps,
+        })
+    }
+}
+
+/// How the service behaves under load: the analysis's findings.
+#[derive(Debug, Clone)]
+pub struct ServiceModel {
+    /// Latency of a pod at a per-pod rate.
+    pub latency: LatencyTable,
+    /// CPU one request costs, core-seconds.
+    pub cpu_per_request_core_s: f64,
+    /// CPU a pod uses with no load, cores.
+    pub idle_cpu_cores: f64,
+    /// The pod's CPU request, cores (what CPU utilisation divides by).
+    pub cpu_request_cores: f64,
+    /// Seconds from a pod being scheduled on a ready node to serving.
+    pub startup_s: f64,
+    /// Seconds a new pod is slow after it starts serving.
+    pub cold_s: f64,
+    /// Its latency multiplier meanwhile.
+    pub cold_factor: f64,
+}
+
+/// How nodes come and go.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Provisioner {
+    /// A fixed number of nodes (`min_nodes`): nothing scales them.
+    Fixed,
+    /// The cluster autoscaler (§3): 10 s loop, scale-up for unschedulable pods, scale-down of
+    /// nodes under 50% of their pod slots for 10 minutes, not within 10 minutes of a scale-up.
+    ClusterAutoscaler {
+        /// Seconds from the request to a Ready node.
+        provision_s: f64,
+        /// `--scale-down-unneeded-time`.
+        unneeded_s: f64,
+        /// `--scale-down-delay-after-add`.
+        delay_after_add_s: f64,
+        /// `--scale-down-utilization-threshold`.
+        utilization_threshold: f64,
+    },
+    /// Karpenter (§4): pending pods batched (1 s idle, 10 s at most), nodes consolidated after
+    /// `consolidate_after_s` without pod events, within a disruption budget.
+    Karpenter {
+        /// Seconds from launch to a Ready node.
+        provision_s: f64,
+        /// `consolidateAfter`.
+        consolidate_after_s: f64,
+        /// `WhenEmpty` (false) or `WhenEmptyOrUnderutilized` (true).
+        underutilized: bool,
+        /// Nodes that may be disrupted at once, as a fraction of the pool (rounded up).
+        budget_fraction: f64,
+    },
+}
+
+impl Provisioner {
+    /// The cluster autoscaler with its documented defaults and a provisioning time.
+    pub fn cluster_autoscaler(provision_s: f64) -> Self {
+        Provisioner::ClusterAutoscaler {
+            provision_s,
+            unneeded_s: 600.0,
+            delay_after_add_s: 600.0,
+            utilization_threshold: 0.5,
+        }
+    }
+}
+
+/// The nodes the serving pods run on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NodePool {
+    /// Serving pods a node holds (after DaemonSets and reservations).
+    pub pods_per_node: u32,
+    /// Price of a node-hour.
+    pub usd_per_node_hour: f64,
+    /// Fewest nodes.
+    pub min_nodes: u32,
+    /// Most nodes (`None`: unbounded).
+    pub max_nodes: Option<u32>,
+    /// How nodes scale.
+    pub provisioner: Provisioner,
+}
+
+/// What sets the replica count.
+#[derive(Debug, Clone)]
+pub enum Scaler {
+    /// A fixed count.
+    Fixed(u32),
+    /// A HorizontalPodAutoscaler.
+    Hpa(Hpa),
+    /// A KEDA ScaledObject (and the HPA it creates).
+    Keda(ScaledObject),
+}
+
+/// How to replay.
+#[derive(Debug, Clone)]
+pub struct SimConfig {
+    /// The p99 objective, milliseconds.
+    pub slo_p99_ms: f64,
+    /// Hour-of-week indices that are off-peak (as in the analysis).
+    pub off_peak: [bool; 168],
+    /// The zone of hour-of-week indices and of cron windows given in it.
+    pub tz: jiff::tz::TimeZone,
+    /// metrics-server resolution: CPU samples average this many seconds.
+    pub metrics_resolution_s: f64,
+    /// Prometheus scrape interval.
+    pub scrape_s: f64,
+    /// The window of a request-rate query (`rate(...[1m])`) when a trigger's query names none.
+    pub rate_window_s: f64,
+    /// When in its 15 s period the HPA reconciles (a controller's phase is arbitrary).
+    pub hpa_phase_s: f64,
+    /// Seconds a deleted pod keeps its node slot.
+    pub termination_s: f64,
+    /// Replicas at the start (`None`: the scaler's lower bound).
+    pub initial_replicas: Option<u32>,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        SimConfig {
+            slo_p99_ms: 100.0,
+            off_peak: [false; 168],
+            tz: jiff::tz::TimeZone::UTC,
+            metrics_resolution_s: 15.0,
+            scrape_s: 15.0,
+            rate_window_s: 60.0,
+            hpa_phase_s: 7.0,
+            termination_s: 30.0,
+            initial_replicas: None,
+        }
+    }
+}
+
+/// Why a replay cannot run.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SimError {
+    /// A bad input.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// Totals of a replay.
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    /// Node cost over the span, dollars.
+    pub cost_total: f64,
+    /// Of which in off-peak hours.
+    pub cost_off_peak: f64,
+    /// Of which in peak hours.
+    pub cost_peak: f64,
+    /// Node-hours.
+    pub node_hours: f64,
+    /// Ready pod-hours.
+    pub pod_hours: f64,
+    /// Mean ready pods.
+    pub mean_ready_pods: f64,
+    /// Most ready pods at once.
+    pub max_ready_pods: u32,
+    /// Most nodes at once.
+    pub max_nodes: u32,
+    /// 5-minute windows whose modelled p99 is above the SLO.
+    pub slo_violation_windows_5m: usize,
+    /// Windows with requests.
+    pub windows_5m: usize,
+    /// The highest 5-minute p99, milliseconds.
+    pub worst_p99_ms: f64,
+    /// Requests replayed.
+    pub requests: f64,
+    /// Requests that met an overloaded pod or no ready pod (shed or timed out).
+    pub overloaded_requests: f64,
+    /// Replica changes the scaler made.
+    pub scale_events: usize,
+}
+
+/// Series of a replay.
+#[derive(Debug, Clone, Serialize)]
+pub struct SimSeries {
+    /// RFC 3339 UTC of the first hour.
+    pub start: String,
+    /// Mean ready pods in each hour of the span.
+    pub hourly_ready_pods: Vec<f64>,
+    /// Mean nodes (provisioning included) in each hour.
+    pub hourly_nodes: Vec<f64>,
+    /// Node cost of each hour, dollars.
+    pub hourly_cost: Vec<f64>,
+    /// Start of the first 5-minute window (windows are aligned to wall-clock multiples of
+    /// five minutes, as in the analysis).
+    pub windows_5m_start: String,
+    /// p99 of each 5-minute window, milliseconds (`null` without requests).
+    pub p99_5m_ms: Vec<Option<f64>>,
+    /// p50 of each 5-minute window.
+    pub p50_5m_ms: Vec<Option<f64>>,
+    /// p99 of each minute.
+    pub p99_1m_ms: Vec<Option<f64>>,
+}
+
+/// A replay's result.
+#[derive(Debug, Clone, Serialize)]
+pub struct SimResult {
+    /// Totals.
+    pub summary: Summary,
+    /// Time series.
+    pub series: SimSeries,
+    /// Things to know.
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Pod {
+    /// When the Deployment created it.
+    created: f64,
+    /// Its node, once scheduled.
+    node: Option<usize>,
+    /// When it serves (set at scheduling).
+    ready_at: f64,
+    /// Set when deleted: it stops serving at once and frees its slot after termination.
+    deleted_at: Option<f64>,
+}
+
+impl Pod {
+    fn serving(&self, t: f64) -> bool {
+        self.deleted_at.is_none() && self.node.is_some() && self.ready_at <= t
+    }
+}
+
+/// A node; deleted nodes stay in the list (flagged) so that pods' indices stay valid.
+#[derive(Debug, Clone, Copy)]
+struct Node {
+    ready_at: f64,
+    /// Pods bound to it (terminating ones included until they leave).
+    pods: u32,
+    /// Last pod scheduled to or removed from it (Karpenter's consolidateAfter clock).
+    last_pod_event: f64,
+    /// Since when the cluster autoscaler has found it unneeded.
+    unneeded_since: Option<f64>,
+    deleted: bool,
+}
+
+/// Pods and nodes, with the counts a step reads kept between changes: a full pass runs only
+/// when something changed (a scale, a node) or a pod's state is due to change (it becomes
+/// ready, warm, or terminated), so a quiet second costs a few additions.
+struct World {
+    pods: Vec<Pod>,
+    nodes: Vec<Node>,
+    /// A change was made since the last pass.
+    dirty: bool,
+    /// The next time a pod or node changes state by itself.
+    next_change: f64,
+    /// Serving pods.
+    ready: u32,
+    /// Serving pods still warming up.
+    cold: u32,
+    /// Pods not being deleted (the ReplicaSet's count).
+    existing: u32,
+    /// Pods waiting for a node.
+    pending: usize,
+    /// Free slots on nodes still provisioning.
+    upcoming_room: usize,
+    /// Nodes not deleted.
+    live_nodes: u32,
+}
+
+impl World {
+    /// Terminates, schedules and counts: the full pass.
+    fn refresh(&mut self, t: f64, ppn: u32, service: &ServiceModel, termination_s: f64) {
+        // Pods leave their node once terminated.
+        for p in self.pods.iter_mut() {
+            if let (Some(d), Some(k)) = (p.deleted_at, p.node)
+                && t >= d + termination_s
+            {
+                self.nodes[k].pods = self.nodes[k].pods.saturating_sub(1);
+                self.nodes[k].last_pod_event = t;
+                p.node = None;
+            }
+        }
+        self.pods
+            .retain(|p| !(p.deleted_at.is_some() && p.node.is_none()));
+        // Deleted nodes hold no pods (theirs were evicted): drop them and renumber.
+        if self.nodes.iter().any(|nd| nd.deleted && nd.pods == 0) {
+            let mut map = vec![usize::MAX; self.nodes.len()];
+            let mut kept = Vec::with_capacity(self.nodes.len());
+            for (k, nd) in self.nodes.iter().enumerate() {
+                if !(nd.deleted && nd.pods == 0) {
+                    map[k] = kept.len();
+                    kept.push(*nd);
+                }
+            }
+            for p in self.pods.iter_mut() {
+                p.node = p.node.map(|k| map[k]).filter(|k| *k != usize::MAX);
+            }
+            self.nodes = kept;
+        }
+        // The scheduler binds pending pods to ready nodes with room, least allocated first.
+        for i in 0..self.pods.len() {
+            if self.pods[i].node.is_some() || self.pods[i].deleted_at.is_some() {
+                continue;
+            }
+            let best = self
+                .nodes
+                .iter()
+                .enumerate()
+                .filter(|(_, nd)| !nd.deleted && nd.ready_at <= t && nd.pods < ppn)
+                .min_by_key(|(_, nd)| nd.pods)
+                .map(|(k, _)| k);
+            if let Some(k) = best {
+                self.nodes[k].pods += 1;
+                self.nodes[k].last_pod_event = t;
+                self.nodes[k].unneeded_since = None;
+                self.pods[i].node = Some(k);
+                self.pods[i].ready_at = t + service.startup_s;
+            }
+        }
+        let (mut ready, mut cold, mut existing, mut pending) = (0, 0, 0, 0);
+        let mut next = f64::INFINITY;
+        let mut later = |x: f64| {
+            if x > t && x < next {
+                next = x;
+            }
+        };
+        for p in &self.pods {
+            if let Some(d) = p.deleted_at {
+                later(d + termination_s);
+                continue;
+            }
+            existing += 1;
+            if p.node.is_none() {
+                pending += 1;
+            } else if p.ready_at <= t {
+                ready += 1;
+                if t < p.ready_at + service.cold_s {
+                    cold += 1;
+                    later(p.ready_at + service.cold_s);
+                }
+            } else {
+                later(p.ready_at);
+            }
+        }
+        let mut upcoming_room = 0;
+        let mut live = 0;
+        for nd in &self.nodes {
+            if nd.deleted {
+                continue;
+            }
+            live += 1;
+            if nd.ready_at > t {
+                upcoming_room += (ppn - nd.pods.min(ppn)) as usize;
+                if pending > 0 {
+                    later(nd.ready_at);
+                }
+            }
+        }
+        (self.ready, self.cold, self.existing, self.pending) = (ready, cold, existing, pending);
+        self.upcoming_room = upcoming_room;
+        self.live_nodes = live;
+        self.next_change = next;
+        self.dirty = false;
+    }
+}
+
+/// What feeds the scaler's metrics: recent per-second arrival rates and per-pod CPU.
+struct Signals {
+    /// Per-second arrival rate, a ring over the longest window.
+    rps: Vec<f64>,
+    /// Per-second CPU per serving pod, cores.
+    cpu: Vec<f64>,
+}
+
+impl Signals {
+    fn mean(ring: &[f64], now: usize, window: usize) -> f64 {
+        let n = window.min(now + 1).max(1);
+        let len = ring.len();
+        (0..n).map(|k| ring[(now + len - k) % len]).sum::<f64>() / n as f64
+    }
+}
+
+/// The per-trigger or per-metric way to read a metric from the signals.
+#[derive(Debug, Clone)]
+enum MetricFeed {
+    /// Pod CPU through metrics-server.
+    Cpu,
+    /// The service's request rate through Prometheus (total), over a window.
+    RequestRate { window_s: f64, per_pod: bool },
+    /// A KEDA cron trigger: desired replicas while active.
+    Cron { active: Vec<bool>, desired: u32 },
+    /// Not modelled: always fails (blocks scale-down, as a broken metric does).
+    Unsupported,
+}
+
+/// The `[5m]`-style window of a PromQL range selector, seconds.
+fn promql_window_s(query: &str) -> Option<f64> {
+    let open = query.find('[')?;
+    let close = open + query[open..].find(']')?;
+    let inner = &query[open + 1..close];
+    let inner = inner.split(':').next()?;
+    let (num, unit): (String, String) = (
+        inner.chars().take_while(char::is_ascii_digit).collect(),
+        inner.chars().skip_while(char::is_ascii_digit).collect(),
+    );
+    let n: f64 = num.parse().ok()?;
+    Some(
+        n * match unit.as_str() {
+            "s" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            _ => return None,
+        },
+    )
+}
+
+fn feeds_of_hpa(hpa: &Hpa, cfg: &SimConfig, warnings: &mut Vec<String>) -> Vec<MetricFeed> {
+    hpa.metrics
+        .iter()
+        .map(|m| match &m.source {
+            MetricSource::Resource { name, .. } if name == "cpu" => MetricFeed::Cpu,
+            MetricSource::Pods { .. } => MetricFeed::RequestRate {
+                window_s: cfg.rate_window_s,
+                per_pod: true,
+            },
+            MetricSource::External { .. } | MetricSource::Object { .. } => {
+                MetricFeed::RequestRate {
+                    window_s: cfg.rate_window_s,
+                    per_pod: false,
+                }
+            }
+            MetricSource::Resource { name, .. } => {
+                warnings.push(format!(
+                    "HPA {}: the {name} metric is not modelled (its usage does not follow load): it is replayed as unavailable, which blocks scale-down",
+                    hpa.metadata.name
+                ));
+                MetricFeed::Unsupported
+            }
+        })
+        .collect()
+}
+
+fn feeds_of_scaled_object(
+    so: &ScaledObject,
+    cfg: &SimConfig,
+    start_minute: i64,
+    minutes: usize,
+    warnings: &mut Vec<String>,
+) -> Result<Vec<MetricFeed>, SimError> {
+    so.triggers
+        .iter()
+        .map(|t| {
+            Ok(match t {
+                Trigger::Prometheus { query, .. } => MetricFeed::RequestRate {
+                    window_s: promql_window_s(query).unwrap_or(cfg.rate_window_s),
+                    per_pod: false,
+                },
+                Trigger::Resource { name, .. } if name == "cpu" => MetricFeed::Cpu,
+                Trigger::Cron {
+                    timezone,
+                    start,
+                    end,
+                    desired_replicas,
+                } => {
+                    let tz = jiff::tz::TimeZone::get(timezone).map_err(|e| {
+                        SimError::Invalid(format!(
+                            "ScaledObject {}: cron timezone {timezone:?}: {e}",
+                            so.metadata.name
+                        ))
+                    })?;
+                    let parse = |c: &str| {
+                        Cron::parse(c).map_err(|e| {
+                            SimError::Invalid(format!(
+                                "ScaledObject {}: cron {e}",
+                                so.metadata.name
+                            ))
+                        })
+                    };
+                    MetricFeed::Cron {
+                        active: cron_activity(
+                            &parse(start)?,
+                            &parse(end)?,
+                            &tz,
+                            start_minute,
+                            minutes,
+                        ),
+                        desired: *desired_replicas,
+                    }
+                }
+                Trigger::Resource { name, .. } | Trigger::Other { kind: name } => {
+                    warnings.push(format!(
+                        "ScaledObject {}: the {name} trigger is not modelled: it is replayed as unavailable",
+                        so.metadata.name
+                    ));
+                    MetricFeed::Unsupported
+                }
+            })
+        })
+        .collect()
+}
+
+/// Replays `demand` through `scaler` on `pool` with `service`'s behaviour.
+pub fn simulate(
+    demand: &Demand,
+    service: &ServiceModel,
+    pool: &NodePool,
+    scaler: &Scaler,
+    cfg: &SimConfig,
+) -> Result<SimResult, SimError> {
+    let n = demand.rps.len();
+    if n == 0 {
+        return Err(SimError::Invalid("no demand to replay".into()));
+    }
+    if pool.pods_per_node == 0 {
+        return Err(SimError::Invalid("a node holds no serving pod".into()));
+    }
+    let mut warnings = Vec::new();
+    let start_minute = demand.start_unix_s.div_euclid(60);
+    let minutes = n.div_ceil(60);
+
+    // The scaler's controllers and their metric feeds.
+    let (mut controller, feeds, mut executor) = match scaler {
+        Scaler::Fixed(_) => (None, Vec::new(), None),
+        Scaler::Hpa(h) => (
+            Some(HpaController::new(h.clone())),
+            feeds_of_hpa(h, cfg, &mut warnings),
+            None,
+        ),
+        Scaler::Keda(so) => (
+            Some(HpaController::new(keda::hpa_of(so))),
+            feeds_of_scaled_object(so, cfg, start_minute, minutes, &mut warnings)?,
+            Some((
+                KedaExecutor::new(so),
+                f64::from(so.polling_interval_s.max(1)),
+            )),
+        ),
+    };
+    let so_triggers: Vec<(f64, bool)> = match scaler {
+        Scaler::Keda(so) => so
+            .triggers
+            .iter()
+            .map(|t| match t {
+                Trigger::Prometheus {
+                    activation_threshold,
+                    ..
+                } => (*activation_threshold, false),
+                Trigger::Resource { .. } => (0.0, true),
+                _ => (0.0, false),
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    let cpu_request_milli = service.cpu_request_cores * 1000.0;
+    let mut spec: u32 = match (scaler, cfg.initial_replicas) {
+        (Scaler::Fixed(r), _) => *r,
+        (_, Some(r)) => r,
+        (Scaler::Hpa(h), None) => h.min_replicas.max(1),
+        (Scaler::Keda(so), None) => so.min_replica_count,
+    };
+
+    // Start in a steady state: the initial pods ready and warm on ready nodes.
+    let ppn = pool.pods_per_node;
+    let initial_nodes = spec
+        .div_ceil(ppn)
+        .max(pool.min_nodes)
+        .min(pool.max_nodes.unwrap_or(u32::MAX).max(1));
+    let mut nodes: Vec<Node> = (0..initial_nodes)
+        .map(|_| Node {
+            ready_at: f64::NEG_INFINITY,
+            pods: 0,
+            last_pod_event: f64::NEG_INFINITY,
+            unneeded_since: None,
+            deleted: false,
+        })
+        .collect();
+    let mut pods: Vec<Pod> = Vec::new();
+    for i in 0..spec {
+        let node = (i / ppn) as usize;
+        let node = (node < nodes.len()).then_some(node);
+        if let Some(k) = node {
+            nodes[k].pods += 1;
+        }
+        pods.push(Pod {
+            created: f64::NEG_INFINITY,
+            node,
+            ready_at: f64::NEG_INFINITY,
+            deleted_at: None,
+        });
+    }
+
+    let mut world = World {
+        pods,
+        nodes,
+        dirty: true,
+        next_change: f64::NEG_INFINITY,
+        ready: 0,
+        cold: 0,
+        existing: 0,
+        pending: 0,
+        upcoming_room: 0,
+        live_nodes: 0,
+    };
+    let longest = feeds
+        .iter()
+        .map(|f| match f {
+            MetricFeed::RequestRate { window_s, .. } => *window_s,
+            _ => 0.0,
+        })
+        .fold(cfg.metrics_resolution_s, f64::max)
+        .max(1.0) as usize
+        + 1;
+    let mut signals = Signals {
+        rps: vec![0.0; longest],
+        cpu: vec![0.0; longest],
+    };
+    // Latest metric samples: metrics-server CPU per pod (and when it was taken), Prometheus
+    // rates per feed.
+    let mut cpu_sample: Option<(f64, f64)> = None;
+    let mut rate_samples: Vec<f64> = vec![0.0; feeds.len()];
+
+    // Per-hour and per-window accumulators.
+    let hours = n.div_ceil(3600);
+    let mut hourly_ready = vec![0.0; hours];
+    let mut hourly_nodes = vec![0.0; hours];
+    let mut hourly_cost = vec![0.0; hours];
+    let mut hourly_secs = vec![0.0f64; hours];
+    let off_peak_hour: Vec<bool> = (0..hours)
+        .map(|h| {
+            let how = hour_of_week(demand.start_unix_s + h as i64 * 3600, &cfg.tz);
+            cfg.off_peak[how]
+        })
+        .collect();
+    let first_window = start_minute.div_euclid(5);
+    let windows = ((start_minute + minutes as i64 - 1).div_euclid(5) - first_window + 1) as usize;
+    let mut minute_mix: Vec<LatencyMix> = vec![LatencyMix::new(); minutes];
+    let (mut requests, mut overloaded) = (0.0, 0.0);
+    let mut scale_events = 0usize;
+    let (mut max_ready, mut max_nodes) = (0u32, 0u32);
+    let mut ready_seconds = 0.0;
+    let mut last_scale_up = f64::NEG_INFINITY;
+    let mut batch: Option<(f64, f64, usize)> = None; // Karpenter: (opened, last growth, pending)
+
+    // Periods as whole seconds: the loop's step is one second.
+    let every = |period_s: f64| (period_s.round() as usize).max(1);
+    let (resolution_i, scrape_i, sync_i) = (
+        every(cfg.metrics_resolution_s),
+        every(cfg.scrape_s),
+        every(hpa::SYNC_PERIOD_S),
+    );
+    let phase_i = (cfg.hpa_phase_s.round() as usize) % sync_i;
+    let poll_i = executor
+        .as_ref()
+        .map_or(1, |(_, interval)| every(*interval));
+    for step in 0..n {
+        let t = step as f64;
+        let lambda = demand.rps[step].max(0.0);
+
+        if world.dirty || t >= world.next_change {
+            world.refresh(t, ppn, service, cfg.termination_s);
+        }
+        let (ready, cold) = (world.ready, world.cold);
+        max_ready = max_ready.max(ready);
+        let minute = step / 60;
+        requests += lambda;
+        if ready == 0 {
+            overloaded += lambda;
+            minute_mix[minute].add(None, lambda, false);
+        } else {
+            let x = lambda / f64::from(ready);
+            let level = service.latency.level(x);
+            if level.is_none() {
+                overloaded += lambda;
+            }
+            let cold_share = f64::from(cold) / f64::from(ready);
+            minute_mix[minute].add(level, lambda * (1.0 - cold_share), false);
+            minute_mix[minute].add(level, lambda * cold_share, true);
+        }
+        let per_pod_cpu = service.idle_cpu_cores
+            + service.cpu_per_request_core_s * lambda / f64::from(ready.max(1));
+        let slot = step % signals.rps.len();
+        signals.rps[slot] = lambda;
+        signals.cpu[slot] = per_pod_cpu;
+
+        // Metrics pipelines.
+        let resolution = resolution_i as f64;
+        if step > 0 && step % resolution_i == 0 {
+            cpu_sample = Some((Signals::mean(&signals.cpu, step, resolution_i), t));
+        }
+        if step > 0 && step % scrape_i == 0 {
+            for (i, f) in feeds.iter().enumerate() {
+                if let MetricFeed::RequestRate { window_s, .. } = f {
+                    rate_samples[i] = Signals::mean(&signals.rps, step, window_s.max(1.0) as usize);
+                }
+            }
+        }
+
+        // KEDA's executor.
+        if let Some((exec, _)) = executor.as_mut()
+            && step % poll_i == 0
+        {
+            let active = feeds.iter().enumerate().any(|(i, f)| match f {
+                MetricFeed::RequestRate { .. } => {
+                    rate_samples[i] > so_triggers.get(i).map_or(0.0, |x| x.0)
+                }
+                MetricFeed::Cron { active, .. } => active[minute.min(active.len() - 1)],
+                MetricFeed::Cpu => true,
+                MetricFeed::Unsupported => false,
+            });
+            if let Some(r) = exec.poll(t, spec, active) {
+                if r != spec {
+                    scale_events += 1;
+                }
+                spec = r;
+            }
+        }
+
+        // The HPA.
+        if let Some(c) = controller.as_mut()
+            && step > 0
+            && step % sync_i == phase_i
+        {
+            let existing: Vec<&Pod> = world
+                .pods
+                .iter()
+                .filter(|p| p.deleted_at.is_none())
+                .collect();
+            let status_replicas = existing.len() as u32;
+            let serving = existing.iter().filter(|p| p.serving(t)).count() as u32;
+            let readings: Vec<Reading> = feeds
+                .iter()
+                .enumerate()
+                .map(|(i, f)| match f {
+                    MetricFeed::Cpu => match cpu_sample {
+                        Some((cpu, at)) => {
+                            // A pod counts with its CPU once a whole sample window lies after
+                            // it became ready (§1.5.3); the others are unready.
+                            let sampled = existing
+                                .iter()
+                                .filter(|p| p.serving(t) && p.ready_at + resolution <= at)
+                                .count() as u32;
+                            if sampled == 0 || cpu_request_milli <= 0.0 {
+                                Reading::Failed
+                            } else {
+                                Reading::Resource {
+                                    usage_per_pod: cpu * 1000.0,
+                                    request_per_pod: cpu_request_milli,
+                                    ready: sampled,
+                                    unready: status_replicas - sampled,
+                                    missing: 0,
+                                }
+                            }
+                        }
+                        None => Reading::Failed,
+                    },
+                    MetricFeed::RequestRate { per_pod: true, .. } => {
+                        if serving == 0 {
+                            Reading::Failed
+                        } else {
+                            Reading::Pods {
+                                value_per_pod: rate_samples[i] / f64::from(serving),
+                                ready: serving,
+                                unready: status_replicas - serving,
+                                missing: 0,
+                            }
+                        }
+                    }
+                    MetricFeed::RequestRate { per_pod: false, .. } => Reading::Total {
+                        value: rate_samples[i],
+                        ready_pods: serving,
+                        status_replicas,
+                    },
+                    MetricFeed::Cron { active, desired } => Reading::Total {
+                        value: if active[minute.min(active.len() - 1)] {
+                            f64::from(*desired)
+                        } else {
+                            0.0
+                        },
+                        ready_pods: serving,
+                        status_replicas,
+                    },
+                    MetricFeed::Unsupported => Reading::Failed,
+                })
+                .collect();
+            let d = c.reconcile(t, spec, &readings);
+            if d.replicas != spec {
+                scale_events += 1;
+                spec = d.replicas;
+            }
+        }
+        // The Deployment: create or delete pods toward spec.
+        let existing = world.existing;
+        if spec != existing {
+            let pods = &mut world.pods;
+            if spec > existing {
+                for _ in existing..spec {
+                    pods.push(Pod {
+                        created: t,
+                        node: None,
+                        ready_at: f64::INFINITY,
+                        deleted_at: None,
+                    });
+                }
+            } else {
+                // The ReplicaSet deletes unscheduled pods first, then not-ready ones, then the
+                // newest.
+                let mut order: Vec<usize> = (0..pods.len())
+                    .filter(|&i| pods[i].deleted_at.is_none())
+                    .collect();
+                order.sort_by(|&a, &b| {
+                    let rank = |p: &Pod| (p.node.is_some(), p.serving(t));
+                    rank(&pods[a])
+                        .cmp(&rank(&pods[b]))
+                        .then(pods[b].created.total_cmp(&pods[a].created))
+                });
+                for &i in order.iter().take((existing - spec) as usize) {
+                    pods[i].deleted_at = Some(t);
+                }
+                pods.retain(|p| !(p.deleted_at.is_some() && p.node.is_none()));
+            }
+            world.refresh(t, ppn, service, cfg.termination_s);
+        }
+
+        // Nodes.
+        let (pending, upcoming_room, live) = (world.pending, world.upcoming_room, world.live_nodes);
+        let max_nodes_allowed = pool.max_nodes.unwrap_or(u32::MAX);
+        let add_nodes = |nodes: &mut Vec<Node>, count: u32, ready_at: f64| {
+            for _ in 0..count {
+                nodes.push(Node {
+                    ready_at,
+                    pods: 0,
+                    last_pod_event: ready_at,
+                    unneeded_since: None,
+                    deleted: false,
+                });
+            }
+        };
+        match &pool.provisioner {
+            Provisioner::Fixed => {}
+            Provisioner::ClusterAutoscaler {
+                provision_s,
+                unneeded_s,
+                delay_after_add_s,
+                utilization_threshold,
+            } => {
+                if step % 10 == 0 {
+                    if pending > upcoming_room {
+                        let want = ((pending - upcoming_room) as u32).div_ceil(ppn);
+                        let count = want.min(max_nodes_allowed.saturating_sub(live));
+                        if count > 0 {
+                            add_nodes(&mut world.nodes, count, t + provision_s);
+                            world.dirty = true;
+                            last_scale_up = t;
+                        }
+                    } else if pending == 0 && t - last_scale_up >= *delay_after_add_s {
+                        scale_down_ca(
+                            &mut world,
+                            t,
+                            ppn,
+                            pool.min_nodes,
+                            *unneeded_s,
+                            *utilization_threshold,
+                        );
+                        world.dirty = true;
+                    }
+                }
+            }
+            Provisioner::Karpenter {
+                provision_s,
+                consolidate_after_s,
+                underutilized,
+                budget_fraction,
+            } => {
+                // Batching: a batch opens with the first pending pod and closes after 1 s
+                // without new ones, or 10 s in all.
+                if pending > upcoming_room {
+                    match batch {
+                        None => batch = Some((t, t, pending)),
+                        Some((opened, _, seen)) if pending > seen => {
+                            batch = Some((opened, t, pending))
+                        }
+                        _ => {}
+                    }
+                } else {
+                    batch = None;
+                }
+                if let Some((opened, grown, _)) = batch
+                    && (t - grown >= 1.0 || t - opened >= 10.0)
+                {
+                    let want = ((pending - upcoming_room) as u32).div_ceil(ppn);
+                    let count = want.min(max_nodes_allowed.saturating_sub(live));
+                    add_nodes(&mut world.nodes, count, t + provision_s);
+                    world.dirty = true;
+                    batch = None;
+                }
+                if step % 10 == 0 && pending == 0 {
+                    consolidate_karpenter(
+                        &mut world,
+                        t,
+                        ppn,
+                        pool.min_nodes,
+                        *consolidate_after_s,
+                        *underutilized,
+                        *budget_fraction,
+                    );
+                    world.dirty = true;
+                }
+            }
+        }
+
+        // Accounting.
+        let live_nodes = world.live_nodes;
+        max_nodes = max_nodes.max(live_nodes);
+        let h = step / 3600;
+        hourly_ready[h] += f64::from(ready);
+        hourly_nodes[h] += f64::from(live_nodes);
+        hourly_cost[h] += f64::from(live_nodes) * pool.usd_per_node_hour / 3600.0;
+        hourly_secs[h] += 1.0;
+        ready_seconds += f64::from(ready);
+    }
+
+    // Windows.
+    let cold_factor = service.cold_factor.max(1.0);
+    let mut p99_1m = Vec::with_capacity(minutes);
+    let mut window_mix: Vec<LatencyMix> = vec![LatencyMix::new(); windows];
+    for (m, mix) in minute_mix.iter().enumerate() {
+        p99_1m.push(mix.quantile_ms(&service.latency, 0.99, cold_factor));
+        let w = ((start_minute + m as i64).div_euclid(5) - first_window) as usize;
+        window_mix[w].merge(mix);
+    }
+    let p99_5m: Vec<Option<f64>> = window_mix
+        .iter()
+        .map(|m| m.quantile_ms(&service.latency, 0.99, cold_factor))
+        .collect();
+    let p50_5m: Vec<Option<f64>> = window_mix
+        .iter()
+        .map(|m| m.quantile_ms(&service.latency, 0.5, cold_factor))
+        .collect();
+    let violations = p99_5m
+        .iter()
+        .flatten()
+        .filter(|p| **p > cfg.slo_p99_ms)
+        .count();
+    let cost_total: f64 = hourly_cost.iter().sum();
+    let cost_off_peak: f64 = hourly_cost
+        .iter()
+        .zip(&off_peak_hour)
+        .filter(|(_, o)| **o)
+        .map(|(c, _)| c)
+        .sum();
+    let node_hours = hourly_nodes.iter().sum::<f64>() / 3600.0;
+    for h in 0..hours {
+        let s = hourly_secs[h].max(1.0);
+        hourly_ready[h] /= s;
+        hourly_nodes[h] /= s;
+    }
+    let summary = Summary {
+        cost_total,
+        cost_off_peak,
+        cost_peak: cost_total - cost_off_peak,
+        node_hours,
+        pod_hours: ready_seconds / 3600.0,
+        mean_ready_pods: ready_seconds / n as f64,
+        max_ready_pods: max_ready,
+        max_nodes,
+        slo_violation_windows_5m: violations,
+        windows_5m: p99_5m.iter().flatten().count(),
+        worst_p99_ms: p99_5m.iter().flatten().fold(0.0, |a, b| a.max(*b)),
+        requests,
+        overloaded_requests: overloaded,
+        scale_events,
+    };
+    Ok(SimResult {
+        summary,
+        series: SimSeries {
+            start: crate::analysis::series::rfc3339_minute(start_minute),
+            hourly_ready_pods: hourly_ready,
+            hourly_nodes,
+            hourly_cost,
+            windows_5m_start: crate::analysis::series::rfc3339_minute(first_window * 5),
+            p99_5m_ms: p99_5m,
+            p50_5m_ms: p50_5m,
+            p99_1m_ms: p99_1m,
+        },
+        warnings,
+    })
+}
+
+fn hour_of_week(unix_s: i64, tz: &jiff::tz::TimeZone) -> usize {
+    let Ok(ts) = jiff::Timestamp::from_second(unix_s) else {
+        return 0;
+    };
+    let z = ts.to_zoned(tz.clone());
+    z.weekday().to_monday_zero_offset() as usize * 24 + z.hour() as usize
+}
+
+/// Evicts every pod of node `k`: they become pending and start again elsewhere.
+fn evict(nodes: &mut [Node], pods: &mut [Pod], k: usize, t: f64) {
+    for p in pods.iter_mut() {
+        if p.node == Some(k) && p.deleted_at.is_none() {
+            p.node = None;
+            p.ready_at = f64::INFINITY;
+            nodes[k].pods = nodes[k].pods.saturating_sub(1);
+        }
+    }
+    nodes[k].last_pod_event = t;
+}
+
+/// The cluster autoscaler's scale-down (§3.2) on slot utilisation: nodes under the threshold
+/// whose pods fit on the other nodes' free slots are unneeded; after `unneeded_s` the empty
+/// ones go in bulk (at most 10), else one non-empty node is drained.
+fn scale_down_ca(
+    world: &mut World,
+    t: f64,
+    ppn: u32,
+    min_nodes: u32,
+    unneeded_s: f64,
+    threshold: f64,
+) {
+    let World { nodes, pods, .. } = world;
+    let live: Vec<usize> = (0..nodes.len())
+        .filter(|&k| !nodes[k].deleted && nodes[k].ready_at <= t)
+        .collect();
+    let free_total: u32 = live.iter().map(|&k| ppn - nodes[k].pods.min(ppn)).sum();
+    for &k in &live {
+        let used = nodes[k].pods;
+        let others_free = free_total - (ppn - used.min(ppn));
+        let unneeded = f64::from(used) / f64::from(ppn) < threshold && used <= others_free;
+        if unneeded {
+            nodes[k].unneeded_since.get_or_insert(t);
+        } else {
+            nodes[k].unneeded_since = None;
+        }
+    }
+    let mut remaining = nodes.iter().filter(|nd| !nd.deleted).count() as u32;
+    let due: Vec<usize> = live
+        .iter()
+        .copied()
+        .filter(|&k| nodes[k].unneeded_since.is_some_and(|s| t - s >= unneeded_s))
+        .collect();
+    let mut removed = 0;
+    let empty: Vec<usize> = due
+        .iter()
+        .copied()
+        .filter(|&k| nodes[k].pods == 0)
+        .collect();
+    for k in empty {
+        if remaining <= min_nodes || removed >= 10 {
+            return;
+        }
+        nodes[k].deleted = true;
+        remaining -= 1;
+        removed += 1;
+    }
+    if removed == 0
+        && remaining > min_nodes
+        && let Some(&k) = due.iter().min_by_key(|&&k| nodes[k].pods)
+    {
+        evict(nodes, pods, k, t);
+        nodes[k].deleted = true;
+    }
+}
+
+/// Karpenter's consolidation (§4.2) on slot counts: empty nodes past `consolidateAfter`
+/// first (Emptiness), else, when underutilised nodes may go, the least used node whose pods
+/// fit elsewhere; at most the budget's nodes at once.
+#[allow(clippy::too_many_arguments)]
+fn consolidate_karpenter(
+    world: &mut World,
+    t: f64,
+    ppn: u32,
+    min_nodes: u32,
+    consolidate_after_s: f64,
+    underutilized: bool,
+    budget_fraction: f64,
+) {
+    let World { nodes, pods, .. } = world;
+    let live: Vec<usize> = (0..nodes.len())
+        .filter(|&k| !nodes[k].deleted && nodes[k].ready_at <= t)
+        .collect();
+    let total = live.len() as u32;
+    let budget = (f64::from(total) * budget_fraction).ceil() as u32;
+    // The 15 s validation delay: a command stands only if nothing changed meanwhile.
+    let ready_to_go = |nd: &Node| t >= nd.last_pod_event + consolidate_after_s + 15.0;
+    let mut remaining = nodes.iter().filter(|nd| !nd.deleted).count() as u32;
+    let mut removed = 0;
+    for &k in &live {
+        if removed >= budget || remaining <= min_nodes {
+            return;
+        }
+        if nodes[k].pods == 0 && ready_to_go(&nodes[k]) {
+            nodes[k].deleted = true;
+            removed += 1;
+            remaining -= 1;
+        }
+    }
+    if removed > 0 || !underutilized || remaining <= min_nodes || budget == 0 {
+        return;
+    }
+    let free_total: u32 = live
+        .iter()
+        .filter(|&&k| !nodes[k].deleted)
+        .map(|&k| ppn - nodes[k].pods.min(ppn))
+        .sum();
+    let candidate = live
+        .iter()
+        .copied()
+        .filter(|&k| !nodes[k].deleted && ready_to_go(&nodes[k]))
+        .filter(|&k| nodes[k].pods <= free_total - (ppn - nodes[k].pods.min(ppn)))
+        .min_by_key(|&k| nodes[k].pods);
+    if let Some(k) = candidate {
+        evict(nodes, pods, k, t);
+        nodes[k].deleted = true;
+    }
+}

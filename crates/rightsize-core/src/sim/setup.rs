@@ -1,0 +1,248 @@
+//! From the analysis and the configuration to the simulator's inputs: the service model
+//! (latency table from the fitted queue, CPU per request, start-up and warm-up), the node pool
+//! (pods per node, price, bounds, cluster autoscaler or Karpenter) and today's scaler; and the
+//! fidelity of a baseline replay against what the telemetry showed.
+
+use serde::Serialize;
+
+use super::latency::LatencyTable;
+use super::{NodePool, Provisioner, Scaler, ServiceModel, SimConfig, SimError, SimResult};
+use crate::analysis::Analysis;
+use crate::analysis::cost::{node_model, serving_workload};
+use crate::cluster::ClusterConfig;
+use crate::cluster::nodes::Catalogue;
+
+/// Settings the telemetry cannot tell (`None`: the documented default).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SetupOptions {
+    /// Seconds from scheduling to serving; `None`: the readiness probe's earliest plus
+    /// [`CONTAINER_START_S`], or [`DEFAULT_STARTUP_S`] without a probe.
+    pub startup_s: Option<f64>,
+    /// Seconds from a node request to a Ready node; `None`: by provisioner and cloud.
+    pub provision_s: Option<f64>,
+    /// Latency counted for requests to an overloaded pod (a client timeout); `None`: ten times
+    /// the SLO.
+    pub overload_ms: Option<f64>,
+    /// CPU per request and idle CPU when the analysis could not infer them.
+    pub cpu_per_request_core_s: Option<f64>,
+    /// Idle CPU per pod, cores.
+    pub idle_cpu_cores: Option<f64>,
+}
+
+/// Start-up of a pod without a readiness probe (image present, app start), seconds.
+pub const DEFAULT_STARTUP_S: f64 = 30.0;
+/// Container start before the readiness probe's first check, seconds.
+pub const CONTAINER_START_S: f64 = 10.0;
+/// Request to Ready for an EKS or AKS node (autoscaling-semantics §3.3: 45-75 s measured).
+pub const NODE_PROVISION_S: f64 = 75.0;
+/// The same on GKE (a MIG: 3-4 minutes to schedulable).
+pub const GKE_NODE_PROVISION_S: f64 = 210.0;
+/// Karpenter's launch to Ready on AWS.
+pub const KARPENTER_PROVISION_S: f64 = 50.0;
+
+/// The simulator's inputs for a configuration.
+#[derive(Debug, Clone)]
+pub struct Setup {
+    /// How the service behaves.
+    pub service: ServiceModel,
+    /// Its nodes.
+    pub pool: NodePool,
+    /// Today's scaler (the first HPA, else the first ScaledObject, else the Deployment's
+    /// replicas).
+    pub scaler: Scaler,
+    /// The replay's settings (off-peak hours and zone from the analysis).
+    pub config: SimConfig,
+    /// Assumptions made, in words.
+    pub notes: Vec<String>,
+}
+
+/// Builds the inputs from an analysis of the telemetry and the configuration it ran under.
+pub fn setup(
+    a: &Analysis,
+    config: &ClusterConfig,
+    catalogue: &Catalogue,
+    tz: &jiff::tz::TimeZone,
+    opts: &SetupOptions,
+) -> Result<Setup, SimError> {
+    let mut notes = Vec::new();
+    let queue = a.capacity.model.clone().ok_or_else(|| {
+        SimError::Invalid(format!(
+            "no capacity model to replay latency with: {}",
+            a.capacity.notes.join("; ")
+        ))
+    })?;
+    let overload_ms = opts.overload_ms.unwrap_or(a.slo_p99_ms * 10.0);
+    let nm = node_model(config, catalogue).map_err(SimError::Invalid)?;
+    let cpu_request_cores = nm.pod_cpu_request_cores;
+    let (cpu_per_request_core_s, idle_cpu_cores) = match (
+        opts.cpu_per_request_core_s,
+        opts.idle_cpu_cores,
+        &a.cpu,
+    ) {
+        (Some(c), idle, _) => (c, idle.unwrap_or(0.0)),
+        (None, idle, Some(fit)) => (
+            fit.cpu_per_request_core_s,
+            idle.unwrap_or(fit.idle_cpu_cores),
+        ),
+        (None, idle, None) => {
+            // A pod at saturation uses its whole request: an assumption, said so.
+            let c = if queue.saturation_rps() > 0.0 {
+                cpu_request_cores / queue.saturation_rps()
+            } else {
+                0.0
+            };
+            notes.push(format!(
+                "CPU per request not inferred from today's HPA: assumed {c:.4} core-seconds (a saturated pod uses its CPU request); give --cpu-per-request to replace it"
+            ));
+            (c, idle.unwrap_or(0.0))
+        }
+    };
+    let workload = serving_workload(config);
+    let startup_s = opts.startup_s.unwrap_or_else(|| {
+        let probe = workload.and_then(|w| {
+            w.containers
+                .iter()
+                .filter_map(|c| c.readiness.as_ref())
+                .map(|r| r.earliest_ready_s())
+                .max()
+        });
+        match probe {
+            Some(p) => f64::from(p) + CONTAINER_START_S,
+            None => {
+                notes.push(format!(
+                    "no readiness probe: pods assumed to serve {DEFAULT_STARTUP_S} s after scheduling (--startup-s to change)"
+                ));
+                DEFAULT_STARTUP_S
+            }
+        }
+    });
+    let cold = &a.pods.cold_start;
+    let (cold_s, cold_factor) = match cold.cold_p99_ratio {
+        Some(r) if cold.cold_minutes > 0 && r > 1.0 => (cold.cold_minutes as f64 * 60.0, r),
+        _ => (0.0, 1.0),
+    };
+    let group = config.node_groups.first();
+    let karpenter = group.is_some_and(|g| g.source.contains("Karpenter"));
+    let gke = group.is_some_and(|g| g.source.contains("GKE"));
+    let provisioner = if karpenter {
+        let c = group.and_then(|g| g.consolidation.as_ref());
+        Provisioner::Karpenter {
+            provision_s: opts.provision_s.unwrap_or(KARPENTER_PROVISION_S),
+            consolidate_after_s: c.and_then(|c| c.after_s).unwrap_or(0) as f64,
+            underutilized: c.is_none_or(|c| c.policy != "WhenEmpty"),
+            budget_fraction: 0.1,
+        }
+    } else {
+        Provisioner::cluster_autoscaler(opts.provision_s.unwrap_or(if gke {
+            GKE_NODE_PROVISION_S
+        } else {
+            NODE_PROVISION_S
+        }))
+    };
+    let pool = NodePool {
+        pods_per_node: nm.pods_per_node,
+        usd_per_node_hour: nm.usd_per_node_hour,
+        min_nodes: nm.min_nodes,
+        max_nodes: group.and_then(|g| g.max_nodes),
+        provisioner,
+    };
+    let scaler = if let Some(h) = config.hpas.first() {
+        Scaler::Hpa(h.clone())
+    } else if let Some(so) = config.scaled_objects.first() {
+        Scaler::Keda(so.clone())
+    } else {
+        Scaler::Fixed(workload.map_or(1, |w| w.replicas.max(1)))
+    };
+    let mut off_peak = [false; 168];
+    for &h in &a.traffic.off_peak_hours {
+        off_peak[usize::from(h)] = true;
+    }
+    let sim_config = SimConfig {
+        slo_p99_ms: a.slo_p99_ms,
+        off_peak,
+        tz: tz.clone(),
+        initial_replicas: a.pods.ready_per_minute.first().copied().filter(|r| *r > 0),
+        ..SimConfig::default()
+    };
+    Ok(Setup {
+        service: ServiceModel {
+            latency: LatencyTable::new(&queue, overload_ms),
+            cpu_per_request_core_s,
+            idle_cpu_cores,
+            cpu_request_cores,
+            startup_s,
+            cold_s,
+            cold_factor,
+        },
+        pool,
+        scaler,
+        config: sim_config,
+        notes,
+    })
+}
+
+/// How closely a replay of today's configuration matches what the telemetry showed.
+#[derive(Debug, Clone, Serialize)]
+pub struct Fidelity {
+    /// Mean absolute percentage error of the hourly mean ready pods.
+    pub ready_pods_mape: Option<f64>,
+    /// Hours compared.
+    pub hours: usize,
+    /// Mean absolute percentage error of the 5-minute p99, over windows with at least 200 rows.
+    pub p99_mape: Option<f64>,
+    /// Windows compared.
+    pub windows: usize,
+}
+
+/// Rows a 5-minute window needs for its observed p99 to be compared.
+pub const FIDELITY_MIN_ROWS: u64 = 200;
+
+/// Compares a replay with the analysis of the same span.
+pub fn fidelity(a: &Analysis, r: &SimResult) -> Fidelity {
+    let observed: Vec<f64> = a
+        .pods
+        .ready_per_minute
+        .chunks(60)
+        .map(|c| c.iter().map(|&x| f64::from(x)).sum::<f64>() / c.len() as f64)
+        .collect();
+    let mut errors = Vec::new();
+    for (o, s) in observed.iter().zip(&r.series.hourly_ready_pods) {
+        if *o > 0.0 {
+            errors.push((s - o).abs() / o);
+        }
+    }
+    let hours = errors.len();
+    let ready_pods_mape = (!errors.is_empty()).then(|| errors.iter().sum::<f64>() / hours as f64);
+    let first_window = r
+        .series
+        .windows_5m_start
+        .parse::<jiff::Timestamp>()
+        .map(|t| t.as_second().div_euclid(300))
+        .ok();
+    let mut errors = Vec::new();
+    if let Some(first) = first_window {
+        for w in &a.latency.per_5m {
+            let (Some(obs), true) = (w.p99, w.n >= FIDELITY_MIN_ROWS) else {
+                continue;
+            };
+            let Ok(start) = w.start.parse::<jiff::Timestamp>() else {
+                continue;
+            };
+            let i = start.as_second().div_euclid(300) - first;
+            if let Some(Some(sim)) = usize::try_from(i)
+                .ok()
+                .and_then(|i| r.series.p99_5m_ms.get(i))
+                && obs > 0.0
+            {
+                errors.push((sim - obs).abs() / obs);
+            }
+        }
+    }
+    let windows = errors.len();
+    Fidelity {
+        ready_pods_mape,
+        hours,
+        p99_mape: (!errors.is_empty()).then(|| errors.iter().sum::<f64>() / windows as f64),
+        windows,
+    }
+}

@@ -1,0 +1,234 @@
+//! The simulator against a world whose controller is known: replaying today's HPA over the
+//! generated week must reproduce the ready pods and the p99 the telemetry shows; and model
+//! properties (more pods never raise p99 at equal load; more node-hours never cost less; the
+//! same inputs give the same output).
+
+use super::setup::{SetupOptions, fidelity, setup};
+use super::*;
+use crate::analysis::{AnalysisConfig, analyze};
+use crate::cluster::ClusterConfig;
+use crate::cluster::nodes::Catalogue;
+use crate::queueing::{PodQueue, ServiceTime};
+use crate::testworld::{HPA_YAML, hpa_week, telemetry_of};
+
+fn world() -> (crate::analysis::Analysis, Demand, ClusterConfig) {
+    let t = telemetry_of(&hpa_week(0.01));
+    let mut config = ClusterConfig::new();
+    config.read(HPA_YAML, "world.yaml").expect("config");
+    let a = analyze(
+        &t,
+        &config,
+        &Catalogue::built_in(),
+        &AnalysisConfig {
+            slo_p99_ms: 600.0,
+            ..AnalysisConfig::default()
+        },
+    )
+    .expect("analyses");
+    (a, Demand::from_telemetry(&t).expect("demand"), config)
+}
+
+#[test]
+fn the_baseline_replay_matches_the_recorded_week() {
+    let (a, demand, config) = world();
+    let s = setup(
+        &a,
+        &config,
+        &Catalogue::built_in(),
+        &jiff::tz::TimeZone::UTC,
+        &SetupOptions::default(),
+    )
+    .expect("setup");
+    assert!(matches!(s.scaler, Scaler::Hpa(_)));
+    let r = simulate(&demand, &s.service, &s.pool, &s.scaler, &s.config).expect("replays");
+    let f = fidelity(&a, &r);
+    eprintln!("baseline fidelity: {f:?}");
+    let ready = f.ready_pods_mape.expect("hours");
+    let p99 = f.p99_mape.expect("windows");
+    assert!(ready < 0.10, "ready pods MAPE {ready}: {f:?} {:?}", s.notes);
+    assert!(p99 < 0.15, "p99 MAPE {p99}: {f:?}");
+    // The world's HPA keeps between 10 and 40 pods; the replay respects its bounds.
+    assert!(r.summary.max_ready_pods <= 40 && r.summary.mean_ready_pods >= 10.0 * 0.9);
+    assert!(r.summary.cost_total > r.summary.cost_off_peak && r.summary.cost_off_peak > 0.0);
+    assert_eq!(r.series.hourly_ready_pods.len(), 168);
+}
+
+fn flat(rps: f64, seconds: usize) -> Demand {
+    Demand {
+        start_unix_s: 1_763_942_400,
+        rps: vec![rps; seconds],
+    }
+}
+
+fn service() -> ServiceModel {
+    let queue = PodQueue {
+        servers: 2,
+        service: ServiceTime::lognormal(50.0, 0.35),
+    };
+    ServiceModel {
+        latency: LatencyTable::new(&queue, 1_000.0),
+        cpu_per_request_core_s: 0.02,
+        idle_cpu_cores: 0.05,
+        cpu_request_cores: 1.0,
+        startup_s: 30.0,
+        cold_s: 0.0,
+        cold_factor: 1.0,
+    }
+}
+
+fn pool(provisioner: Provisioner) -> NodePool {
+    NodePool {
+        pods_per_node: 4,
+        usd_per_node_hour: 0.2,
+        min_nodes: 1,
+        max_nodes: Some(50),
+        provisioner,
+    }
+}
+
+#[test]
+fn more_pods_never_raise_p99_and_more_nodes_never_cost_less() {
+    let d = flat(60.0, 3_600);
+    let cfg = SimConfig::default();
+    let mut last_p99 = f64::INFINITY;
+    let mut last_cost = 0.0;
+    for pods in [2u32, 3, 4, 6, 8, 12, 16] {
+        let r = simulate(
+            &d,
+            &service(),
+            &pool(Provisioner::Fixed),
+            &Scaler::Fixed(pods),
+            &cfg,
+        )
+        .expect("replays");
+        let p99 = r.summary.worst_p99_ms;
+        assert!(
+            p99 <= last_p99 + 1e-9,
+            "{pods} pods: p99 {p99} > {last_p99}"
+        );
+        last_p99 = p99;
+        // Fixed pools hold min_nodes; give each count the nodes it needs.
+        let nodes = pods.div_ceil(4);
+        let p = NodePool {
+            min_nodes: nodes,
+            ..pool(Provisioner::Fixed)
+        };
+        let r = simulate(&d, &service(), &p, &Scaler::Fixed(pods), &cfg).expect("replays");
+        assert!(r.summary.cost_total >= last_cost, "{pods} pods cost less");
+        assert!((r.summary.node_hours - f64::from(nodes)).abs() < 1e-6);
+        last_cost = r.summary.cost_total;
+    }
+    // Two pods at 30 req/s each of a 40 req/s pod: ρ = 0.75, a real queue; sixteen: idle.
+    assert!(last_p99 < 200.0);
+}
+
+#[test]
+fn a_cpu_hpa_follows_a_step_and_the_cluster_autoscaler_adds_then_removes_nodes() {
+    let yaml = "apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata: {name: reco}
+spec:
+  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: reco}
+  minReplicas: 2
+  maxReplicas: 30
+  metrics:
+  - type: Resource
+    resource: {name: cpu, target: {type: Utilization, averageUtilization: 50}}
+";
+    let mut c = ClusterConfig::new();
+    c.read(yaml, "hpa.yaml").expect("valid");
+    let hpa = c.hpas.remove(0);
+    // Two hours: 20 req/s, then 200 req/s for an hour... then back.
+    let mut d = flat(20.0, 3 * 3_600);
+    for v in &mut d.rps[3_600..7_200] {
+        *v = 200.0;
+    }
+    let cfg = SimConfig {
+        initial_replicas: Some(2),
+        ..SimConfig::default()
+    };
+    let r = simulate(
+        &d,
+        &service(),
+        &pool(Provisioner::cluster_autoscaler(75.0)),
+        &Scaler::Hpa(hpa),
+        &cfg,
+    )
+    .expect("replays");
+    // At 200 req/s a pod at 50% of a core serves (0.5 - 0.05) / 0.02 = 22.5 req/s: 9 pods.
+    let peak = r.series.hourly_ready_pods[1];
+    assert!((8.0..=11.0).contains(&peak), "peak hour mean {peak}");
+    let nodes = &r.series.hourly_nodes;
+    assert!(nodes[1] > nodes[0] + 1.0, "{nodes:?}");
+    // After the load falls, pods go within minutes, nodes after 10 unneeded minutes.
+    assert!(nodes[2] < nodes[1], "{nodes:?}");
+    assert!(r.summary.scale_events >= 2);
+    // Same inputs, same output.
+    let again = simulate(
+        &d,
+        &service(),
+        &pool(Provisioner::cluster_autoscaler(75.0)),
+        &Scaler::Hpa(c_hpa(yaml)),
+        &cfg,
+    )
+    .expect("replays");
+    assert_eq!(
+        serde_json::to_string(&r).expect("json"),
+        serde_json::to_string(&again).expect("json")
+    );
+}
+
+fn c_hpa(yaml: &str) -> Hpa {
+    let mut c = ClusterConfig::new();
+    c.read(yaml, "hpa.yaml").expect("valid");
+    c.hpas.remove(0)
+}
+
+#[test]
+fn a_keda_cron_floor_holds_replicas_in_its_window_and_karpenter_consolidates_after() {
+    let yaml = "apiVersion: keda.sh/v1alpha1
+kind: ScaledObject
+metadata: {name: reco}
+spec:
+  scaleTargetRef: {name: reco}
+  minReplicaCount: 2
+  maxReplicaCount: 40
+  advanced:
+    horizontalPodAutoscalerConfig:
+      behavior:
+        scaleDown: {stabilizationWindowSeconds: 60}
+  triggers:
+  - type: cron
+    metadata: {timezone: UTC, start: '0 1 * * *', end: '0 2 * * *', desiredReplicas: '12'}
+  - type: prometheus
+    metadata: {serverAddress: 'http://prom:9090', query: 'sum(rate(http_requests_total[2m]))', threshold: '20'}
+";
+    let mut c = ClusterConfig::new();
+    c.read(yaml, "so.yaml").expect("valid");
+    let so = c.scaled_objects.remove(0);
+    // Three hours from Monday 00:00 at a steady 30 req/s: 2 pods by load, 12 from 01:00 to
+    // 02:00 by the cron floor.
+    let d = flat(30.0, 3 * 3_600);
+    let r = simulate(
+        &d,
+        &service(),
+        &pool(Provisioner::Karpenter {
+            provision_s: 50.0,
+            consolidate_after_s: 60.0,
+            underutilized: true,
+            budget_fraction: 0.1,
+        }),
+        &Scaler::Keda(so),
+        &SimConfig {
+            initial_replicas: Some(2),
+            ..SimConfig::default()
+        },
+    )
+    .expect("replays");
+    let ready = &r.series.hourly_ready_pods;
+    assert!(ready[0] < 2.5, "{ready:?}");
+    assert!(ready[1] > 10.0, "{ready:?}");
+    assert!(ready[2] < 4.0, "{ready:?}");
+    let nodes = &r.series.hourly_nodes;
+    assert!(nodes[1] > 2.5 && nodes[2] < nodes[1], "{nodes:?}");
+}

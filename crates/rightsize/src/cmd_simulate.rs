@@ -1,0 +1,241 @@
+//! `rightsize simulate`: replay the recorded week through today's scaling configuration or a
+//! proposed one, and say what it would have cost and how p99 would have fared; with
+//! `--baseline`, also how closely the replay of today's configuration matches the telemetry.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, anyhow};
+use clap::Args;
+use rightsize_core::cluster::ClusterConfig;
+use rightsize_core::sim::setup::{Fidelity, SetupOptions, fidelity, setup};
+use rightsize_core::sim::{self, Demand, SIM_SCHEMA_VERSION, SimResult};
+use serde::Serialize;
+
+use crate::cmd_analyze::{AnalysisArgs, analyse};
+use crate::cmd_config::{ClusterArgs, read_config};
+use crate::inputs::TelemetryArgs;
+
+/// Flags of `rightsize simulate`.
+#[derive(Debug, Args)]
+pub struct SimulateArgs {
+    /// Telemetry files, directories, globs (quote them: 'logs/*.csv.gz'), or - for stdin.
+    #[arg(long, required = true, num_args = 1.., value_name = "FILES")]
+    pub telemetry: Vec<String>,
+    #[command(flatten)]
+    pub telemetry_flags: TelemetryArgs,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    #[command(flatten)]
+    pub analysis: AnalysisArgs,
+    /// The configuration to replay instead of today's: manifests with an HPA or a KEDA
+    /// ScaledObject, and optionally a node group; what they do not give is taken from
+    /// --config. Repeatable; files or directories.
+    #[arg(long, value_name = "PATH")]
+    pub policy: Vec<PathBuf>,
+    /// Also replay today's configuration and report how closely it matches the telemetry
+    /// (hourly ready pods and 5-minute p99, as mean absolute percentage errors).
+    #[arg(long)]
+    pub baseline: bool,
+    /// Seconds from a pod being scheduled to serving (default: the readiness probe's earliest
+    /// plus 10 s, or 30 s without a probe).
+    #[arg(long, value_name = "S")]
+    pub startup_s: Option<f64>,
+    /// Seconds from a node request to a Ready node (default: 75 s for EKS and AKS, 210 s for
+    /// GKE, 50 s for Karpenter).
+    #[arg(long, value_name = "S")]
+    pub provision_s: Option<f64>,
+    /// CPU one request costs in core-seconds, when today's HPA does not scale on CPU (then the
+    /// analysis infers it).
+    #[arg(long, value_name = "CORE_S")]
+    pub cpu_per_request: Option<f64>,
+    /// CPU an idle pod uses, cores.
+    #[arg(long, value_name = "CORES")]
+    pub idle_cpu: Option<f64>,
+    /// Latency counted for requests that reach an overloaded pod (your client timeout);
+    /// default ten times the SLO.
+    #[arg(long, value_name = "MS")]
+    pub overload_ms: Option<f64>,
+    /// Print the result as JSON (schema in docs/formats.md).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Serialize)]
+struct Replay<'a> {
+    summary: &'a sim::Summary,
+    series: &'a sim::SimSeries,
+}
+
+#[derive(Debug, Serialize)]
+struct Output<'a> {
+    schema_version: u32,
+    configuration: String,
+    summary: &'a sim::Summary,
+    series: &'a sim::SimSeries,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    baseline: Option<Replay<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fidelity: Option<&'a Fidelity>,
+    notes: Vec<String>,
+    warnings: Vec<String>,
+}
+
+fn positive(flag: &str, v: Option<f64>) -> anyhow::Result<()> {
+    match v {
+        Some(x) if !(x >= 0.0 && x.is_finite()) => {
+            Err(anyhow!("{flag} must be a non-negative number, found {x}"))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Today's configuration with the policy's scaler (and node group, if it gives one).
+fn with_policy(base: &ClusterConfig, policy: &ClusterConfig) -> anyhow::Result<ClusterConfig> {
+    if policy.hpas.is_empty() && policy.scaled_objects.is_empty() {
+        anyhow::bail!(
+            "the --policy files hold no HorizontalPodAutoscaler or ScaledObject: nothing to replay"
+        );
+    }
+    let mut merged = base.clone();
+    merged.hpas = policy.hpas.clone();
+    merged.scaled_objects = policy.scaled_objects.clone();
+    if !policy.node_groups.is_empty() {
+        merged.node_groups = policy.node_groups.clone();
+    }
+    if !policy.workloads.is_empty() {
+        merged.workloads = policy.workloads.clone();
+    }
+    Ok(merged)
+}
+
+fn describe(config: &ClusterConfig) -> String {
+    if let Some(h) = config.hpas.first() {
+        format!("HorizontalPodAutoscaler {}", h.metadata.name)
+    } else if let Some(so) = config.scaled_objects.first() {
+        format!("ScaledObject {}", so.metadata.name)
+    } else {
+        "fixed replicas".into()
+    }
+}
+
+fn print_text(what: &str, r: &SimResult) {
+    let s = &r.summary;
+    println!("{what}");
+    println!(
+        "  cost      ${:.2} over the span: ${:.2} off-peak, ${:.2} peak ({:.1} node-hours, {:.1} pod-hours)",
+        s.cost_total, s.cost_off_peak, s.cost_peak, s.node_hours, s.pod_hours
+    );
+    println!(
+        "  pods      mean {:.1} ready, at most {}; at most {} nodes; {} scale events",
+        s.mean_ready_pods, s.max_ready_pods, s.max_nodes, s.scale_events
+    );
+    println!(
+        "  latency   worst 5-minute p99 {:.0} ms; {} of {} windows above the SLO; {:.3}% of requests met an overloaded pod",
+        s.worst_p99_ms,
+        s.slo_violation_windows_5m,
+        s.windows_5m,
+        100.0 * s.overloaded_requests / s.requests.max(1.0)
+    );
+}
+
+/// Runs the command.
+pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
+    positive("--startup-s", args.startup_s)?;
+    positive("--provision-s", args.provision_s)?;
+    positive("--cpu-per-request", args.cpu_per_request)?;
+    positive("--idle-cpu", args.idle_cpu)?;
+    positive("--overload-ms", args.overload_ms)?;
+    let policy = if args.policy.is_empty() {
+        None
+    } else {
+        Some(read_config(&args.policy).context("reading --policy")?)
+    };
+    let (telemetry, base, catalogue, a) = analyse(
+        &args.telemetry,
+        &args.telemetry_flags,
+        &args.cluster,
+        &args.analysis,
+    )?;
+    let demand =
+        Demand::from_telemetry(&telemetry).ok_or(anyhow!("the telemetry holds no rows"))?;
+    let opts = SetupOptions {
+        startup_s: args.startup_s,
+        provision_s: args.provision_s,
+        overload_ms: args.overload_ms,
+        cpu_per_request_core_s: args.cpu_per_request,
+        idle_cpu_cores: args.idle_cpu,
+    };
+    let tz = args.analysis.tz.clone();
+    let replay = |config: &ClusterConfig| -> anyhow::Result<(SimResult, Vec<String>)> {
+        let s = setup(&a, config, &catalogue, &tz, &opts).context(
+            "cannot set up the replay; fix the configuration or give the missing figure as a flag",
+        )?;
+        let t0 = std::time::Instant::now();
+        let r = sim::simulate(&demand, &s.service, &s.pool, &s.scaler, &s.config)?;
+        eprintln!("sim {:?}", t0.elapsed());
+        Ok((r, s.notes))
+    };
+    let (config, label) = match &policy {
+        Some(p) => {
+            let merged = with_policy(&base, p)?;
+            let label = format!("proposed: {}", describe(&merged));
+            (merged, label)
+        }
+        None => (base.clone(), format!("today: {}", describe(&base))),
+    };
+    let (result, mut notes) = replay(&config)?;
+    let baseline = match (&policy, args.baseline) {
+        (Some(_), true) => Some(replay(&base)?.0),
+        _ => None,
+    };
+    let fid = if args.baseline {
+        Some(fidelity(&a, baseline.as_ref().unwrap_or(&result)))
+    } else {
+        None
+    };
+    let mut warnings = result.warnings.clone();
+    warnings.extend(a.warnings.iter().cloned());
+    notes.sort();
+    notes.dedup();
+
+    if args.json {
+        let out = Output {
+            schema_version: SIM_SCHEMA_VERSION,
+            configuration: label,
+            summary: &result.summary,
+            series: &result.series,
+            baseline: baseline.as_ref().map(|b| Replay {
+                summary: &b.summary,
+                series: &b.series,
+            }),
+            fidelity: fid.as_ref(),
+            notes,
+            warnings,
+        };
+        println!("{}", serde_json::to_string_pretty(&out)?);
+        return Ok(());
+    }
+    for w in &warnings {
+        eprintln!("warning: {w}");
+    }
+    for n in &notes {
+        eprintln!("note: {n}");
+    }
+    print_text(&label, &result);
+    if let Some(b) = &baseline {
+        print_text(&format!("today: {}", describe(&base)), b);
+    }
+    if let Some(f) = &fid {
+        println!(
+            "fidelity  today's configuration replayed against the telemetry: ready pods within {} (hourly, {} hours), p99 within {} (5-minute windows with at least {} rows, {} windows)",
+            f.ready_pods_mape
+                .map_or("-".into(), |m| format!("{:.1}%", m * 100.0)),
+            f.hours,
+            f.p99_mape
+                .map_or("-".into(), |m| format!("{:.1}%", m * 100.0)),
+            rightsize_core::sim::setup::FIDELITY_MIN_ROWS,
+            f.windows
+        );
+    }
+    Ok(())
+}
