@@ -88,29 +88,10 @@ pub fn cluster_config(
     Ok(config)
 }
 
-/// Reads the telemetry and analyses it against the configuration.
-pub fn analyse(
-    files: &[String],
-    telemetry_flags: &TelemetryArgs,
-    cluster: &ClusterArgs,
-    analysis: &AnalysisArgs,
-) -> anyhow::Result<(
-    rightsize_core::telemetry::Telemetry,
-    rightsize_core::cluster::ClusterConfig,
-    rightsize_core::cluster::nodes::Catalogue,
-    analysis::Analysis,
-)> {
-    let cfg = analysis.config()?;
-    let catalogue = cluster.catalogue()?;
-    let config = cluster_config(cluster)?;
-    let telemetry = inputs::read_telemetry(files, telemetry_flags)?;
-    let a = analysis::analyze(&telemetry, &config, &catalogue, &cfg)?;
-    Ok((telemetry, config, catalogue, a))
-}
-
-/// Flags of `rightsize analyze`.
+/// What every command that analyses reads: telemetry, configuration, and the analysis's
+/// settings.
 #[derive(Debug, Args)]
-pub struct AnalyzeArgs {
+pub struct AnalysisInputs {
     /// Telemetry files, directories, globs (quote them: 'logs/*.csv.gz'), or - for stdin.
     #[arg(long, required = true, num_args = 1.., value_name = "FILES")]
     pub telemetry: Vec<String>,
@@ -120,6 +101,30 @@ pub struct AnalyzeArgs {
     pub cluster: ClusterArgs,
     #[command(flatten)]
     pub analysis: AnalysisArgs,
+}
+
+/// Reads the telemetry and analyses it against the configuration.
+pub fn analyse(
+    inputs: &AnalysisInputs,
+) -> anyhow::Result<(
+    rightsize_core::telemetry::Telemetry,
+    rightsize_core::cluster::ClusterConfig,
+    rightsize_core::cluster::nodes::Catalogue,
+    analysis::Analysis,
+)> {
+    let cfg = inputs.analysis.config()?;
+    let catalogue = inputs.cluster.catalogue()?;
+    let config = cluster_config(&inputs.cluster)?;
+    let telemetry = inputs::read_telemetry(&inputs.telemetry, &inputs.telemetry_flags)?;
+    let a = analysis::analyze(&telemetry, &config, &catalogue, &cfg)?;
+    Ok((telemetry, config, catalogue, a))
+}
+
+/// Flags of `rightsize analyze`.
+#[derive(Debug, Args)]
+pub struct AnalyzeArgs {
+    #[command(flatten)]
+    pub inputs: AnalysisInputs,
     /// Directory for analysis.json, analysis.md and analysis.html (created if missing).
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
@@ -127,12 +132,7 @@ pub struct AnalyzeArgs {
 
 /// Runs the command.
 pub fn run(args: AnalyzeArgs) -> anyhow::Result<()> {
-    let (_, _, _, a) = analyse(
-        &args.telemetry,
-        &args.telemetry_flags,
-        &args.cluster,
-        &args.analysis,
-    )?;
+    let (_, _, _, a) = analyse(&args.inputs)?;
 
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("{}: cannot create the output directory", args.out.display()))?;

@@ -11,22 +11,14 @@ use rightsize_core::sim::setup::{Fidelity, SetupOptions, fidelity, setup};
 use rightsize_core::sim::{self, Demand, SIM_SCHEMA_VERSION, SimResult};
 use serde::Serialize;
 
-use crate::cmd_analyze::{AnalysisArgs, analyse};
-use crate::cmd_config::{ClusterArgs, read_config};
-use crate::inputs::TelemetryArgs;
+use crate::cmd_analyze::{AnalysisInputs, analyse};
+use crate::cmd_config::read_config;
 
 /// Flags of `rightsize simulate`.
 #[derive(Debug, Args)]
 pub struct SimulateArgs {
-    /// Telemetry files, directories, globs (quote them: 'logs/*.csv.gz'), or - for stdin.
-    #[arg(long, required = true, num_args = 1.., value_name = "FILES")]
-    pub telemetry: Vec<String>,
     #[command(flatten)]
-    pub telemetry_flags: TelemetryArgs,
-    #[command(flatten)]
-    pub cluster: ClusterArgs,
-    #[command(flatten)]
-    pub analysis: AnalysisArgs,
+    pub inputs: AnalysisInputs,
     /// The configuration to replay instead of today's: manifests with an HPA or a KEDA
     /// ScaledObject, and optionally a node group; what they do not give is taken from
     /// --config. Repeatable; files or directories.
@@ -150,12 +142,7 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
     } else {
         Some(read_config(&args.policy).context("reading --policy")?)
     };
-    let (telemetry, base, catalogue, a) = analyse(
-        &args.telemetry,
-        &args.telemetry_flags,
-        &args.cluster,
-        &args.analysis,
-    )?;
+    let (telemetry, base, catalogue, a) = analyse(&args.inputs)?;
     let demand =
         Demand::from_telemetry(&telemetry).ok_or(anyhow!("the telemetry holds no rows"))?;
     let opts = SetupOptions {
@@ -165,7 +152,7 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
         cpu_per_request_core_s: args.cpu_per_request,
         idle_cpu_cores: args.idle_cpu,
     };
-    let tz = args.analysis.tz.clone();
+    let tz = args.inputs.analysis.tz.clone();
     let replay = |config: &ClusterConfig| -> anyhow::Result<(SimResult, Vec<String>)> {
         let s = setup(&a, config, &catalogue, &tz, &opts).context(
             "cannot set up the replay; fix the configuration or give the missing figure as a flag",

@@ -80,6 +80,19 @@ fn ceil_u32(x: f64) -> u32 {
     }
 }
 
+/// The end of the conservative re-estimate (§1.5.2): no change inside the band or when the
+/// direction flips, and never a count that moves against the direction.
+fn re_estimate(ratio: f64, ratio2: f64, count: u32, cur: u32, tol: Tolerance) -> u32 {
+    if tol.within(ratio2) || (ratio - 1.0).signum() != (ratio2 - 1.0).signum() {
+        return cur;
+    }
+    let n2 = ceil_u32(ratio2 * f64::from(count));
+    if (ratio2 < 1.0 && n2 > cur) || (ratio2 > 1.0 && n2 < cur) {
+        return cur;
+    }
+    n2
+}
+
 /// One metric's replica proposal (§1.5), or `None` when it cannot be computed.
 pub fn proposal(target: &Target, reading: &Reading, cur: u32, tol: Tolerance) -> Option<u32> {
     match (*target, *reading) {
@@ -126,14 +139,7 @@ pub fn proposal(target: &Target, reading: &Reading, cur: u32, tol: Tolerance) ->
                 count += unready;
             }
             let ratio2 = util(usage, request) / target;
-            if tol.within(ratio2) || (ratio - 1.0).signum() != (ratio2 - 1.0).signum() {
-                return Some(cur);
-            }
-            let n2 = ceil_u32(ratio2 * f64::from(count));
-            if (ratio2 < 1.0 && n2 > cur) || (ratio2 > 1.0 && n2 < cur) {
-                return Some(cur);
-            }
-            Some(n2)
+            Some(re_estimate(ratio, ratio2, count, cur, tol))
         }
         (
             Target::AverageValue(t),
@@ -176,14 +182,7 @@ pub fn proposal(target: &Target, reading: &Reading, cur: u32, tol: Tolerance) ->
                 count += unready;
             }
             let ratio2 = ((sum / f64::from(count)) * 1000.0).floor() / 1000.0 / t;
-            if tol.within(ratio2) || (ratio - 1.0).signum() != (ratio2 - 1.0).signum() {
-                return Some(cur);
-            }
-            let n2 = ceil_u32(ratio2 * f64::from(count));
-            if (ratio2 < 1.0 && n2 > cur) || (ratio2 > 1.0 && n2 < cur) {
-                return Some(cur);
-            }
-            Some(n2)
+            Some(re_estimate(ratio, ratio2, count, cur, tol))
         }
         (
             Target::Value(t),
