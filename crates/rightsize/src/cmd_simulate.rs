@@ -157,9 +157,7 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
         let s = setup(&a, config, &catalogue, &tz, &opts).context(
             "cannot set up the replay; fix the configuration or give the missing figure as a flag",
         )?;
-        let t0 = std::time::Instant::now();
         let r = sim::simulate(&demand, &s.service, &s.pool, &s.scaler, &s.config)?;
-        eprintln!("sim {:?}", t0.elapsed());
         Ok((r, s.notes))
     };
     let (config, label) = match &policy {
