@@ -561,6 +561,39 @@ fn feeds_of_scaled_object(
         .collect()
 }
 
+/// Replays one demand through many scalers, `threads` at a time (each replay is independent;
+/// results come back in the order of `scalers`, the same for any thread count).
+pub fn simulate_all(
+    demand: &Demand,
+    service: &ServiceModel,
+    pool: &NodePool,
+    scalers: &[Scaler],
+    cfg: &SimConfig,
+    threads: usize,
+) -> Vec<Result<SimResult, SimError>> {
+    let threads = threads.clamp(1, scalers.len().max(1));
+    let chunk = scalers.len().div_ceil(threads).max(1);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = scalers
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    part.iter()
+                        .map(|sc| simulate(demand, service, pool, sc, cfg))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| {
+                h.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    })
+}
+
 /// Replays `demand` through `scaler` on `pool` with `service`'s behaviour.
 pub fn simulate(
     demand: &Demand,

@@ -120,6 +120,29 @@ fn more_pods_never_raise_p99_and_more_nodes_never_cost_less() {
     }
     // Two pods at 30 req/s each of a 40 req/s pod: ρ = 0.75, a real queue; sixteen: idle.
     assert!(last_p99 < 200.0);
+    // Many configurations at once give what one at a time gives, in order, for any threads.
+    let scalers: Vec<Scaler> = [2u32, 5, 9].iter().map(|&n| Scaler::Fixed(n)).collect();
+    let one: Vec<String> = scalers
+        .iter()
+        .map(|sc| {
+            let r = simulate(&d, &service(), &pool(Provisioner::Fixed), sc, &cfg).expect("replays");
+            serde_json::to_string(&r).expect("json")
+        })
+        .collect();
+    for threads in [1, 2, 8] {
+        let all: Vec<String> = simulate_all(
+            &d,
+            &service(),
+            &pool(Provisioner::Fixed),
+            &scalers,
+            &cfg,
+            threads,
+        )
+        .into_iter()
+        .map(|r| serde_json::to_string(&r.expect("replays")).expect("json"))
+        .collect();
+        assert_eq!(all, one, "{threads} threads");
+    }
 }
 
 #[test]
