@@ -8,7 +8,6 @@ use serde::Serialize;
 
 use super::series::Series;
 use crate::queueing::{PodQueue, ServiceTime};
-use crate::telemetry::Telemetry;
 use crate::telemetry::histogram::DenseHistogram;
 
 /// Load bins between the lightest and the busiest minute.
@@ -99,14 +98,16 @@ fn scaled(service: &ServiceTime, k: f64) -> ServiceTime {
         .unwrap_or_else(|| service.clone())
 }
 
-/// Fits the capacity model. `warm[k]` says whether cell `k` is a warm pod's.
-pub fn capacity(
-    t: &Telemetry,
-    s: &Series,
-    warm: &[bool],
-    slo_p99_ms: f64,
-    pod_concurrency: Option<u32>,
-) -> Capacity {
+/// Which load bin each minute falls in, by the per-pod rate of the minute.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Binning {
+    /// Per minute of the grid: the bin and the per-pod rate, or `None` for a minute that
+    /// does not enter the fit (the span's partial edge minutes, no ready pod, no rows).
+    pub minute: Vec<Option<(u8, f64)>>,
+}
+
+/// Bins the minutes: log-spaced between the lightest and the busiest per-pod rate.
+pub fn binning(s: &Series) -> Binning {
     let n = s.len();
     // A minute's sampled rate is noisy (at 1% sampling a pod-minute holds tens of rows), and
     // binning by a noisy rate mixes loads and flattens the curve. The rate varies slowly, so it
@@ -120,10 +121,99 @@ pub fn capacity(
     };
     let rate = super::traffic::smooth(&s.rps, window);
     // Per-pod rate of every inner minute with ready pods.
-    let minutes: Vec<(usize, f64)> = (0..n)
-        .filter(|&i| (n < 3 || (i > 0 && i + 1 < n)) && s.ready[i] > 0 && s.rows[i] > 0)
-        .map(|i| (i, rate[i] / f64::from(s.ready[i])))
+    let x: Vec<Option<f64>> = (0..n)
+        .map(|i| {
+            ((n < 3 || (i > 0 && i + 1 < n)) && s.ready[i] > 0 && s.rows[i] > 0)
+                .then(|| rate[i] / f64::from(s.ready[i]))
+        })
         .collect();
+    let (lo, hi) = x
+        .iter()
+        .flatten()
+        .fold((f64::INFINITY, 0.0f64), |(a, b), v| (a.min(*v), b.max(*v)));
+    if hi <= 0.0 {
+        return Binning {
+            minute: vec![None; n],
+        };
+    }
+    let lo = lo.max(hi * 1e-3);
+    let span = (hi / lo).ln().max(1e-9);
+    let bin_of = |x: f64| ((((x.max(lo) / lo).ln() / span) * BINS as f64) as usize).min(BINS - 1);
+    Binning {
+        minute: x
+            .into_iter()
+            .map(|v| v.map(|v| (bin_of(v) as u8, v)))
+            .collect(),
+    }
+}
+
+/// Warm pod-minutes summed by load bin: mergeable, so that the pass over the pod-minutes can
+/// be split.
+#[derive(Debug, Clone)]
+pub struct BinSums {
+    hists: Vec<DenseHistogram>,
+    xsum: Vec<f64>,
+    rows: Vec<u64>,
+    pod_minutes: Vec<u64>,
+    /// The busiest per-pod rate added.
+    max_x: f64,
+}
+
+impl Default for BinSums {
+    fn default() -> Self {
+        BinSums::new()
+    }
+}
+
+impl BinSums {
+    /// Empty bins.
+    pub fn new() -> Self {
+        BinSums {
+            hists: vec![DenseHistogram::new(); BINS],
+            xsum: vec![0.0; BINS],
+            rows: vec![0; BINS],
+            pod_minutes: vec![0; BINS],
+            max_x: 0.0,
+        }
+    }
+
+    /// Counts one warm pod-minute at per-pod rate `x` in bin `bin` and returns the bin's
+    /// histogram for the caller to add the values to (so that one walk feeds several tables).
+    pub fn account(
+        &mut self,
+        bin: u8,
+        x: f64,
+        h: &crate::telemetry::histogram::LatencyHistogram,
+    ) -> &mut DenseHistogram {
+        let b = usize::from(bin).min(BINS - 1);
+        self.xsum[b] += x * h.count() as f64;
+        self.rows[b] += h.count();
+        self.pod_minutes[b] += 1;
+        self.max_x = self.max_x.max(x);
+        &mut self.hists[b]
+    }
+
+    /// Adds other bins.
+    pub fn merge(&mut self, other: &BinSums) {
+        for b in 0..BINS {
+            self.hists[b].merge(&other.hists[b]);
+            self.xsum[b] += other.xsum[b];
+            self.rows[b] += other.rows[b];
+            self.pod_minutes[b] += other.pod_minutes[b];
+        }
+        self.max_x = self.max_x.max(other.max_x);
+    }
+}
+
+/// Fits the capacity model to the warm pod-minutes summed by load bin.
+pub fn capacity(sums: BinSums, slo_p99_ms: f64, pod_concurrency: Option<u32>) -> Capacity {
+    let BinSums {
+        mut hists,
+        xsum,
+        rows,
+        pod_minutes,
+        max_x: hi,
+    } = sums;
     let mut empty = Capacity {
         rps_per_pod_at_slo: None,
         interval: None,
@@ -140,36 +230,11 @@ pub fn capacity(
         notes: Vec::new(),
         model: None,
     };
-    let (lo, hi) = minutes
-        .iter()
-        .fold((f64::INFINITY, 0.0f64), |(a, b), (_, x)| {
-            (a.min(*x), b.max(*x))
-        });
-    if minutes.is_empty() || hi <= 0.0 {
+    if rows.iter().all(|&r| r == 0) {
         empty
             .notes
             .push("no minute with ready pods and requests: nothing to fit".into());
         return empty;
-    }
-    let lo = lo.max(hi * 1e-3);
-    let span = (hi / lo).ln().max(1e-9);
-    let bin_of = |x: f64| ((((x.max(lo) / lo).ln() / span) * BINS as f64) as usize).min(BINS - 1);
-    let mut hists: Vec<DenseHistogram> = vec![DenseHistogram::new(); BINS];
-    let mut xsum = vec![0.0; BINS];
-    let mut rows = vec![0u64; BINS];
-    let mut pod_minutes = vec![0u64; BINS];
-    for &(i, x) in &minutes {
-        let b = bin_of(x);
-        for k in s.cell_start[i]..s.cell_start[i + 1] {
-            if !warm.get(k).copied().unwrap_or(true) {
-                continue;
-            }
-            let h = &t.cells[k].cell.latency;
-            hists[b].add(h);
-            xsum[b] += x * h.count() as f64;
-            rows[b] += h.count();
-            pod_minutes[b] += 1;
-        }
     }
     let mut bins: Vec<(LoadBin, DenseHistogram)> = (0..BINS)
         .filter(|&b| rows[b] > 0)

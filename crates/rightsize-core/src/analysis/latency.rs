@@ -4,7 +4,6 @@
 
 use serde::Serialize;
 
-use super::series::Series;
 use crate::telemetry::histogram::DenseHistogram;
 use crate::telemetry::{StatusClass, Telemetry};
 
@@ -76,77 +75,78 @@ pub struct PodErrors {
     pub error_rate: f64,
 }
 
-/// Percentiles of a histogram with the order-statistics interval of its p99.
+/// Percentiles of a histogram with the order-statistics interval of its p99 (one walk over
+/// the histogram for all six quantiles).
 pub fn window(start: String, h: &DenseHistogram) -> WindowLatency {
     let n = h.count();
-    let q = |p: f64| h.quantile_ms(p);
     let nf = n as f64;
     let low = nf * 0.01 < MIN_TAIL_SAMPLES;
+    let interval = interval_fractions(nf, 0.99);
+    let mut qs = vec![0.5, 0.9, 0.99, 0.999];
+    if let Some([lo, hi]) = interval {
+        qs.extend([lo, hi]);
+    }
+    let mut order: Vec<usize> = (0..qs.len()).collect();
+    order.sort_by(|&a, &b| qs[a].total_cmp(&qs[b]));
+    let sorted: Vec<f64> = order.iter().map(|&i| qs[i]).collect();
+    let mut values = vec![None; qs.len()];
+    for (slot, v) in order.iter().zip(h.quantiles_ns(&sorted)) {
+        values[*slot] = v.map(|ns| ns / 1e6);
+    }
     WindowLatency {
         start,
         n,
-        p50: q(0.5),
-        p90: q(0.9),
-        p99: q(0.99),
-        p999: q(0.999),
+        p50: values[0],
+        p90: values[1],
+        p99: values[2],
+        p999: values[3],
         p99_low_sample: low,
-        p99_interval: quantile_interval(h, 0.99),
+        p99_interval: match (
+            values.get(4).copied().flatten(),
+            values.get(5).copied().flatten(),
+        ) {
+            (Some(a), Some(b)) => Some([a, b]),
+            _ => None,
+        },
     }
+}
+
+/// The rank fractions bounding the 95% interval of the `q`-quantile of `n` values.
+fn interval_fractions(n: f64, q: f64) -> Option<[f64; 2]> {
+    if n < 1.0 {
+        return None;
+    }
+    let half = 1.96 * (n * q * (1.0 - q)).sqrt();
+    Some([
+        ((n * q - half).floor() / n).clamp(0.0, 1.0),
+        ((n * q + half).ceil() / n).clamp(0.0, 1.0),
+    ])
 }
 
 /// The 95% interval of the `q`-quantile from order statistics: the values at ranks
 /// `n·q ± 1.96·sqrt(n·q·(1−q))` (the binomial's normal approximation), clamped to the sample.
 pub fn quantile_interval(h: &DenseHistogram, q: f64) -> Option<[f64; 2]> {
-    let n = h.count() as f64;
-    if n < 1.0 {
-        return None;
-    }
-    let half = 1.96 * (n * q * (1.0 - q)).sqrt();
-    let lo = ((n * q - half).floor() / n).clamp(0.0, 1.0);
-    let hi = ((n * q + half).ceil() / n).clamp(0.0, 1.0);
+    let [lo, hi] = interval_fractions(h.count() as f64, q)?;
     Some([h.quantile_ms(lo)?, h.quantile_ms(hi)?])
 }
 
 /// Computes the latency and error findings.
-pub fn latency(t: &Telemetry, s: &Series, slo_p99_ms: f64) -> Latency {
-    let mut all = DenseHistogram::new();
-    let mut per_5m = Vec::new();
-    let mut by_how: Vec<DenseHistogram> = vec![DenseHistogram::new(); 168];
+pub fn latency(t: &Telemetry, pass: &super::pass::MinutePass, slo_p99_ms: f64) -> Latency {
     let (mut violations, mut uncertain) = (0, 0);
-    let n = s.len();
-    let mut i = 0;
-    let mut h = DenseHistogram::new();
-    // Windows aligned to wall-clock multiples of five minutes.
-    while i < n {
-        let minute = s.start_minute + i as i64;
-        let end = ((minute.div_euclid(WINDOW_MINUTES as i64) + 1) * WINDOW_MINUTES as i64
-            - s.start_minute) as usize;
-        let end = end.min(n);
-        h.clear();
-        for m in i..end {
-            for c in &t.cells[s.cell_start[m]..s.cell_start[m + 1]] {
-                h.add(&c.cell.latency);
+    for w in &pass.per_5m {
+        if let Some(p99) = w.p99
+            && p99 > slo_p99_ms
+        {
+            match w.p99_interval {
+                Some([lo, _]) if w.p99_low_sample && lo <= slo_p99_ms => uncertain += 1,
+                _ => violations += 1,
             }
         }
-        // A window lies inside one local hour (hours begin at multiples of five minutes in
-        // every zone in use), so it joins its hour whole.
-        by_how[usize::from(s.how[i])].merge(&h);
-        if h.count() > 0 {
-            let w = window(s.time(i), &h);
-            if let Some(p99) = w.p99
-                && p99 > slo_p99_ms
-            {
-                match w.p99_interval {
-                    Some([lo, _]) if w.p99_low_sample && lo <= slo_p99_ms => uncertain += 1,
-                    _ => violations += 1,
-                }
-            }
-            all.merge(&h);
-            per_5m.push(w);
-        }
-        i = end;
     }
-    let per_hour_of_week = by_how
+    let all = &pass.all;
+    let per_5m = pass.per_5m.clone();
+    let per_hour_of_week = pass
+        .by_how
         .iter()
         .enumerate()
         .map(|(hw, h)| window(super::traffic::how_label(hw), h))

@@ -5,6 +5,7 @@
 pub mod capacity;
 pub mod cost;
 pub mod latency;
+pub mod pass;
 pub mod pods;
 pub mod series;
 pub mod traffic;
@@ -184,21 +185,15 @@ pub fn analyze(
         ));
     }
     let traffic = traffic::traffic(&s, &cfg.off_peak);
-    // Latency and the pods-then-capacity chain read the same grid and nothing of each other:
-    // they run side by side, joined before anything depends on them (same results, less time).
-    let ((pods, capacity), latency) = std::thread::scope(|scope| {
-        let little = scope.spawn(|| pods::minute_mean_latency_ns(t, &s));
-        let latency = scope.spawn(|| latency::latency(t, &s, cfg.slo_p99_ms));
-        let mean_latency = little
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        let (pods, warm) = pods::pods(t, &s, &mean_latency);
-        let capacity = capacity::capacity(t, &s, &warm, cfg.slo_p99_ms, cfg.pod_concurrency);
-        let latency = latency
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        ((pods, capacity), latency)
-    });
+    // Pods' ages first (the capacity model leaves cold pods out), then one pass over the
+    // pod-minutes on two threads, then what each part makes of it.
+    let warmth = pods::warmth(t, &s);
+    let warm = warmth.warm();
+    let binning = capacity::binning(&s);
+    let pass = pass::pass_all(t, &s, &warm, &binning);
+    let latency = latency::latency(t, &pass, cfg.slo_p99_ms);
+    let pods = pods::pods(t, &s, warmth, &pass.mean_latency_ns);
+    let capacity = capacity::capacity(pass.bins, cfg.slo_p99_ms, cfg.pod_concurrency);
     let mut off_peak = [false; 168];
     for &h in &traffic.off_peak_hours {
         off_peak[usize::from(h)] = true;

@@ -124,54 +124,29 @@ pub struct ColdStartEffect {
     pub cold_p99_ratio: Option<f64>,
 }
 
-/// Computes the pod findings; `warm` receives, per cell, whether its pod was warm.
-/// Each minute's mean latency over every pod, nanoseconds (`None` without rows): the other
-/// half of Little's law, taken on its own pass so that it can run beside the rest.
-pub fn minute_mean_latency_ns(t: &Telemetry, s: &Series) -> Vec<Option<f64>> {
-    (0..s.len())
-        .map(|i| {
-            let (sum_ns, rows) = t.cells[s.cell_start[i]..s.cell_start[i + 1]]
-                .iter()
-                .fold((0.0, 0u64), |(sum, n), c| {
-                    (sum + c.cell.latency.sum_ns(), n + c.cell.latency.count())
-                });
-            (rows > 0).then(|| sum_ns / rows as f64)
-        })
-        .collect()
+/// How old each pod-minute's pod was, and what that did to latency.
+#[derive(Debug, Clone)]
+pub struct Warmth {
+    /// Per cell (index into `Telemetry::cells`): minutes since its pod's serving stretch
+    /// began; `usize::MAX` when unknown (serving since the span began) or not in a stretch.
+    pub age: Vec<usize>,
+    /// The cold-start effect measured from the young cells.
+    pub cold_start: ColdStartEffect,
 }
 
-/// Ready pods, per-pod load, imbalance, churn and cold starts; also which cells are warm
-/// (their pod past its cold minutes), for the capacity model.
-pub fn pods(
-    t: &Telemetry,
-    s: &Series,
-    minute_mean_latency_ns: &[Option<f64>],
-) -> (Pods, Vec<bool>) {
+impl Warmth {
+    /// Per cell: whether its pod was past its cold minutes (what the capacity model fits).
+    pub fn warm(&self) -> Vec<bool> {
+        self.age
+            .iter()
+            .map(|&a| a == usize::MAX || a >= self.cold_start.cold_minutes)
+            .collect()
+    }
+}
+
+/// Every pod-minute's age and the cold-start effect.
+pub fn warmth(t: &Telemetry, s: &Series) -> Warmth {
     let n = s.len();
-    let ready_f: Vec<f64> = s.ready.iter().map(|&r| f64::from(r)).collect();
-    let per_pod: Vec<f64> = (0..n)
-        .filter(|&i| s.ready[i] > 0)
-        .map(|i| s.rps[i] / f64::from(s.ready[i]))
-        .collect();
-    let per_pod_by_minute: Vec<f64> = (0..n)
-        .map(|i| {
-            if s.ready[i] > 0 {
-                s.rps[i] / f64::from(s.ready[i])
-            } else {
-                0.0
-            }
-        })
-        .collect();
-
-    // Little's law per minute: rate per pod × mean latency.
-    let concurrency: Vec<f64> = per_pod_by_minute
-        .iter()
-        .zip(minute_mean_latency_ns)
-        .enumerate()
-        .filter(|(i, _)| s.ready[*i] > 0)
-        .filter_map(|(_, (per_pod, mean_ns))| mean_ns.map(|m| per_pod * m / 1e9))
-        .collect();
-
     // Segment lookup per cell: which stretch (and so which age) a pod-minute belongs to.
     let mut age = vec![usize::MAX; t.cells.len()];
     let mut seg_of_pod: Vec<Vec<usize>> = vec![Vec::new(); t.pods.len()];
@@ -198,9 +173,40 @@ pub fn pods(
     }
 
     let cold_start = cold_start(t, s, &age);
-    let warm: Vec<bool> = age
+    Warmth { age, cold_start }
+}
+
+/// Ready pods, per-pod load and concurrency (Little's law with each minute's mean latency),
+/// imbalance, churn, and the cold-start effect of `warmth`.
+pub fn pods(
+    t: &Telemetry,
+    s: &Series,
+    warmth: Warmth,
+    minute_mean_latency_ns: &[Option<f64>],
+) -> Pods {
+    let n = s.len();
+    let ready_f: Vec<f64> = s.ready.iter().map(|&r| f64::from(r)).collect();
+    let per_pod: Vec<f64> = (0..n)
+        .filter(|&i| s.ready[i] > 0)
+        .map(|i| s.rps[i] / f64::from(s.ready[i]))
+        .collect();
+    let per_pod_by_minute: Vec<f64> = (0..n)
+        .map(|i| {
+            if s.ready[i] > 0 {
+                s.rps[i] / f64::from(s.ready[i])
+            } else {
+                0.0
+            }
+        })
+        .collect();
+
+    // Little's law per minute: rate per pod × mean latency.
+    let concurrency: Vec<f64> = per_pod_by_minute
         .iter()
-        .map(|&a| a == usize::MAX || a >= cold_start.cold_minutes)
+        .zip(minute_mean_latency_ns)
+        .enumerate()
+        .filter(|(i, _)| s.ready[*i] > 0)
+        .filter_map(|(_, (per_pod, mean_ns))| mean_ns.map(|m| per_pod * m / 1e9))
         .collect();
 
     // Imbalance: per minute, the spread of per-pod rows over ready pods.
@@ -267,7 +273,7 @@ pub fn pods(
         min_lifetime_minutes: lifetimes.first().copied(),
     };
 
-    let pods = Pods {
+    Pods {
         distinct: t.pods.len(),
         ready_per_minute: s.ready.clone(),
         hour_of_week_ready: hour_of_week_means(s, &ready_f),
@@ -284,9 +290,8 @@ pub fn pods(
             hot_pods,
         },
         churn,
-        cold_start,
-    };
-    (pods, warm)
+        cold_start: warmth.cold_start,
+    }
 }
 
 fn cold_start(t: &Telemetry, s: &Series, age: &[usize]) -> ColdStartEffect {

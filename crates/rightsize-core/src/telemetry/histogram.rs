@@ -419,31 +419,88 @@ impl DenseHistogram {
 
     /// Adds every value of a sparse histogram.
     pub fn add(&mut self, h: &LatencyHistogram) {
+        self.add_each(h, |_, _| {});
+    }
+
+    /// Adds every value of a sparse histogram, also into `also` when given, and returns the
+    /// values' sum at their bucket midpoints (nanoseconds): one walk over the values for three
+    /// uses.
+    pub fn add_also(&mut self, h: &LatencyHistogram, also: Option<&mut DenseHistogram>) -> f64 {
+        let mid = midpoints();
+        let mut sum = 0.0;
+        match also {
+            Some(other) => {
+                self.add_each(h, |i, n| {
+                    other.counts[i] += n;
+                    other.touch(i);
+                    sum += mid[i] * n as f64;
+                });
+                other.total += h.total;
+            }
+            None => self.add_each(h, |i, n| sum += mid[i] * n as f64),
+        }
+        sum
+    }
+
+    /// Adds every value of `h`, calling `each(bucket, count)` for each stored entry.
+    fn add_each(&mut self, h: &LatencyHistogram, mut each: impl FnMut(usize, u64)) {
+        let mut bump = |i: usize, n: u64| {
+            self.counts[i] += n;
+            self.lo = self.lo.min(i);
+            self.hi = self.hi.max(i + 1);
+            each(i, n);
+        };
         match &h.store {
             Store::Small(values) => {
                 for v in values {
-                    let i = usize::from(*v);
-                    self.counts[i] += 1;
-                    self.touch(i);
+                    bump(usize::from(*v), 1);
                 }
             }
             Store::Packed(packed) => {
                 for p in packed {
                     let b = unpack(*p);
-                    let i = usize::from(b.index);
-                    self.counts[i] += u64::from(b.count);
-                    self.touch(i);
+                    bump(usize::from(b.index), u64::from(b.count));
                 }
             }
             Store::Wide(buckets) => {
                 for b in buckets {
-                    let i = usize::from(b.index);
-                    self.counts[i] += u64::from(b.count);
-                    self.touch(i);
+                    bump(usize::from(b.index), u64::from(b.count));
                 }
             }
         }
         self.total += h.total;
+    }
+
+    /// The nearest-rank quantiles of several `qs` (ascending) in one walk, nanoseconds.
+    pub fn quantiles_ns(&self, qs: &[f64]) -> Vec<Option<f64>> {
+        if self.total == 0 {
+            return vec![None; qs.len()];
+        }
+        let ranks: Vec<u64> = qs
+            .iter()
+            .map(|&q| {
+                let q = if q.is_nan() { 0.5 } else { q.clamp(0.0, 1.0) };
+                ((q * self.total as f64).ceil() as u64).clamp(1, self.total)
+            })
+            .collect();
+        let mut out = vec![None; qs.len()];
+        let (mut seen, mut next, mut last) = (0u64, 0usize, None);
+        for (i, c) in self.nonzero() {
+            seen += c;
+            last = Some(i);
+            while next < ranks.len() && seen >= ranks[next] {
+                out[next] = Some(LatencyHistogram::representative(i as u16));
+                next += 1;
+            }
+            if next == ranks.len() {
+                break;
+            }
+        }
+        // Saturated counts can leave ranks beyond the buckets: the last bucket holds them.
+        for o in out.iter_mut().skip(next) {
+            *o = last.map(|i| LatencyHistogram::representative(i as u16));
+        }
+        out
     }
 
     /// Adds another dense histogram.
@@ -526,6 +583,28 @@ mod tests {
                 break;
             }
         }
+    }
+
+    #[test]
+    fn one_walk_gives_every_quantile_and_fills_both_tables() {
+        let mut h = LatencyHistogram::new();
+        for v in (1..500u64).map(|i| i * i * 997) {
+            h.record(v);
+        }
+        let mut a = DenseHistogram::new();
+        let mut b = DenseHistogram::new();
+        let sum = a.add_also(&h, Some(&mut b));
+        let mut c = DenseHistogram::new();
+        c.add(&h);
+        assert_eq!(a, c);
+        assert_eq!(b, c);
+        assert!((sum - h.sum_ns()).abs() < 1e-6 * sum);
+        let qs = [0.0, 0.1, 0.5, 0.9, 0.99, 0.999, 1.0];
+        let all = a.quantiles_ns(&qs);
+        for (q, got) in qs.iter().zip(all) {
+            assert_eq!(got, a.quantile_ns(*q), "q {q}");
+        }
+        assert_eq!(DenseHistogram::new().quantiles_ns(&[0.5]), vec![None]);
     }
 
     #[test]
