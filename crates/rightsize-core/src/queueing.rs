@@ -209,42 +209,52 @@ impl PodQueue {
     /// The `q`-quantile of the response time (wait plus service) at `rps` arrivals per second,
     /// milliseconds; `None` at or beyond saturation.
     pub fn latency_quantile_ms(&self, rps: f64, q: f64) -> Option<f64> {
+        self.latency_quantiles_ms(rps, &[q])[0]
+    }
+
+    /// Several quantiles at one rate, sharing the wait's tabulation.
+    pub fn latency_quantiles_ms(&self, rps: f64, qs: &[f64]) -> Vec<Option<f64>> {
         let mu = self.service.rate_per_server();
         let a = rps.max(0.0) / mu;
         if a >= f64::from(self.servers) {
-            return None;
+            return vec![None; qs.len()];
         }
         let c = erlang_c(self.servers, a);
         let theta_per_ms = (self.saturation_rps() - rps.max(0.0)) / 1000.0;
         let wait = self.service.wait_tail(theta_per_ms);
         let tail = |t: f64| (1.0 - c) * self.service.tail(t) + c * wait.at(t);
-        let target = 1.0 - q;
-        // P(T > t) >= P(S > t): the response time's quantile is at least the service time's,
-        // so the search starts just below that point.
         let points = self.service.points();
-        let k = self.service.suffix[1..].partition_point(|&rest| rest > target);
-        let mut lo = points.get(k).map_or(0.0, |p| p.0 * (1.0 - 1e-9));
-        let mut hi = self.service.max_ms().max(lo * 1.5).max(1e-3);
-        while tail(hi) > target {
-            lo = hi;
-            hi *= 2.0;
-            if hi > 1e9 {
-                return None;
-            }
-        }
-        // Bisection to a relative precision of 1e-6, far below any histogram's resolution.
-        for _ in 0..100 {
-            if hi - lo <= 1e-6 * hi {
-                break;
-            }
-            let mid = 0.5 * (lo + hi);
-            if tail(mid) > target {
-                lo = mid;
-            } else {
-                hi = mid;
-            }
-        }
-        Some(hi)
+        qs.iter()
+            .map(|&q| {
+                let target = 1.0 - q;
+                // P(T > t) >= P(S > t): the response time's quantile is at least the service
+                // time's, so the search starts just below that point.
+                let k = self.service.suffix[1..].partition_point(|&rest| rest > target);
+                let mut lo = points.get(k).map_or(0.0, |p| p.0 * (1.0 - 1e-9));
+                let mut hi = self.service.max_ms().max(lo * 1.5).max(1e-3);
+                while tail(hi) > target {
+                    lo = hi;
+                    hi *= 2.0;
+                    if hi > 1e9 {
+                        return None;
+                    }
+                }
+                // Bisection to a relative precision of 1e-6, far below any histogram's
+                // resolution.
+                for _ in 0..100 {
+                    if hi - lo <= 1e-6 * hi {
+                        break;
+                    }
+                    let mid = 0.5 * (lo + hi);
+                    if tail(mid) > target {
+                        lo = mid;
+                    } else {
+                        hi = mid;
+                    }
+                }
+                Some(hi)
+            })
+            .collect()
     }
 
     /// The largest arrival rate whose `q`-quantile response time is at most `slo_ms`; 0 when

@@ -313,12 +313,17 @@ pub fn capacity(sums: BinSums, slo_p99_ms: f64, pod_concurrency: Option<u32>) ->
     let hopeless = |best_sse: f64| best_sse * (1.0 + 10.0 * CHI2_95 / dof) + 10.0 * CHI2_95 * floor;
     let sse = |queue: &PodQueue, limit: f64| -> f64 {
         let mut sum = 0.0;
-        for &(x, q, obs, w) in &fit {
-            let e = match queue.latency_quantile_ms(x, q) {
-                Some(m) if m > 0.0 && obs > 0.0 => (m / obs).ln(),
-                _ => 3.0,
-            };
-            sum += w * e * e;
+        // A bin's p90 and p99 sit side by side: one tabulation of the wait serves both.
+        for group in fit.chunk_by(|a, b| a.0 == b.0) {
+            let qs: Vec<f64> = group.iter().map(|f| f.1).collect();
+            let modelled = queue.latency_quantiles_ms(group[0].0, &qs);
+            for (&(_, _, obs, w), m) in group.iter().zip(modelled) {
+                let e = match m {
+                    Some(m) if m > 0.0 && obs > 0.0 => (m / obs).ln(),
+                    _ => 3.0,
+                };
+                sum += w * e * e;
+            }
             if sum > limit {
                 return f64::INFINITY;
             }
