@@ -255,3 +255,100 @@ spec:
     let nodes = &r.series.hourly_nodes;
     assert!(nodes[1] > 2.5 && nodes[2] < nodes[1], "{nodes:?}");
 }
+
+/// Ready nodes holding `pods` serving pods each.
+fn world_of(pods_per_node: &[u32]) -> World {
+    let mut w = World {
+        pods: Vec::new(),
+        nodes: Vec::new(),
+        dirty: true,
+        next_change: 0.0,
+        ready: 0,
+        cold: 0,
+        existing: 0,
+        pending: 0,
+        upcoming_room: 0,
+        live_nodes: 0,
+    };
+    for (k, &n) in pods_per_node.iter().enumerate() {
+        w.nodes.push(Node {
+            ready_at: f64::NEG_INFINITY,
+            pods: n,
+            last_pod_event: 0.0,
+            unneeded_since: None,
+            deleted: false,
+        });
+        for _ in 0..n {
+            w.pods.push(Pod {
+                created: f64::NEG_INFINITY,
+                node: Some(k),
+                ready_at: f64::NEG_INFINITY,
+                deleted_at: None,
+            });
+        }
+    }
+    w
+}
+
+fn alive(w: &World) -> Vec<u32> {
+    w.nodes
+        .iter()
+        .filter(|n| !n.deleted)
+        .map(|n| n.pods)
+        .collect()
+}
+
+#[test]
+fn cluster_autoscaler_scale_down_follows_its_rules() {
+    // (nodes' pods, min nodes, calls at these times, nodes left with their pods)
+    let cases: Vec<(Vec<u32>, u32, Vec<f64>, Vec<u32>)> = vec![
+        // Unneeded for 10 minutes: the empty node goes at 600 s, not at 599 s.
+        (vec![4, 1, 0], 1, vec![0.0, 599.0], vec![4, 1, 0]),
+        (vec![4, 1, 0], 1, vec![0.0, 600.0], vec![4, 1]),
+        // Then the 1-pod node cannot go: its pod fits nowhere once the empty node is gone.
+        (
+            vec![4, 1, 0],
+            1,
+            vec![0.0, 600.0, 610.0, 1300.0],
+            vec![4, 1],
+        ),
+        // At or above 50% of its slots a node is needed.
+        (vec![2, 2, 2], 1, vec![0.0, 700.0], vec![2, 2, 2]),
+        // Below 50% with room elsewhere: the empty node goes first, then the underused one is
+        // drained and its pod starts again on the node with room.
+        (vec![1, 2, 0], 1, vec![0.0, 600.0, 610.0, 1300.0], vec![3]),
+        // Never below the group's minimum.
+        (vec![0, 0, 0], 3, vec![0.0, 600.0], vec![0, 0, 0]),
+        (vec![0, 0, 0, 0], 2, vec![0.0, 600.0], vec![0, 0]),
+    ];
+    for (i, (nodes, min, calls, left)) in cases.into_iter().enumerate() {
+        let mut w = world_of(&nodes);
+        for t in calls {
+            scale_down_ca(&mut w, t, 4, min, 600.0, 0.5);
+            w.refresh(t, 4, &service(), 30.0);
+        }
+        let mut got = alive(&w);
+        got.sort_unstable();
+        let mut want = left;
+        want.sort_unstable();
+        assert_eq!(got, want, "case {i}");
+    }
+}
+
+#[test]
+fn karpenter_consolidates_after_its_delay_within_its_budget() {
+    // Ten empty nodes, consolidateAfter 60 s (plus the 15 s validation), budget 10%: one node
+    // per pass, and none before 75 s after the last pod event.
+    let mut w = world_of(&[0; 10]);
+    consolidate_karpenter(&mut w, 74.0, 4, 0, 60.0, false, 0.1);
+    assert_eq!(alive(&w).len(), 10);
+    consolidate_karpenter(&mut w, 75.0, 4, 0, 60.0, false, 0.1);
+    assert_eq!(alive(&w).len(), 9);
+    // WhenEmpty leaves an underused node alone; WhenEmptyOrUnderutilized moves its pod.
+    let mut w = world_of(&[3, 1]);
+    consolidate_karpenter(&mut w, 100.0, 4, 0, 60.0, false, 1.0);
+    assert_eq!(alive(&w), vec![3, 1]);
+    consolidate_karpenter(&mut w, 100.0, 4, 0, 60.0, true, 1.0);
+    assert_eq!(alive(&w), vec![3]);
+    assert_eq!(w.pods.iter().filter(|p| p.node.is_none()).count(), 1);
+}
