@@ -22,6 +22,8 @@ pub struct LatencyTable {
     tails: Vec<f64>,
     /// Latency an overloaded pod's requests are counted at (a timeout), milliseconds.
     pub overload_ms: f64,
+    /// Levels per request per second (the step's multiplier, instead of a division).
+    levels_per_rps: f64,
     /// The p50 and p99 of each level alone, for windows that stay at one load.
     p50_ms: Vec<f64>,
     p99_ms: Vec<f64>,
@@ -54,6 +56,7 @@ impl LatencyTable {
             grid_ms,
             tails,
             overload_ms,
+            levels_per_rps: (LEVELS - 1) as f64 / (saturation_rps * MAX_UTILISATION),
             p50_ms: Vec::new(),
             p99_ms: Vec::new(),
         };
@@ -78,11 +81,18 @@ impl LatencyTable {
     /// The level of a per-pod rate (rounded up, so that the table never flatters), or `None`
     /// when the pod is overloaded.
     pub fn level(&self, rps_per_pod: f64) -> Option<u16> {
-        let x = rps_per_pod.max(0.0) / (self.saturation_rps * MAX_UTILISATION);
-        if !x.is_finite() || x > 1.0 {
+        let v = rps_per_pod.max(0.0) * self.levels_per_rps;
+        // Beyond the last level (or not a number): overloaded.
+        if !(v <= (LEVELS - 1) as f64) {
             return None;
         }
-        Some((x * (LEVELS - 1) as f64).ceil() as u16)
+        // Rounded up without `ceil` (a call on this hot path): v is in [0, LEVELS - 1].
+        let floor = v as u16;
+        Some(if f64::from(floor) < v {
+            floor + 1
+        } else {
+            floor
+        })
     }
 
     fn tail(&self, level: usize, g: usize) -> f64 {
@@ -109,6 +119,13 @@ impl Default for LatencyMix {
 }
 
 fn add_to(list: &mut Vec<(u16, f64)>, level: u16, requests: f64) {
+    // Consecutive seconds mostly repeat the last level.
+    if let Some(last) = list.last_mut()
+        && last.0 == level
+    {
+        last.1 += requests;
+        return;
+    }
     match list.iter_mut().find(|(l, _)| *l == level) {
         Some(e) => e.1 += requests,
         None => list.push((level, requests)),

@@ -435,10 +435,18 @@ struct Signals {
 }
 
 impl Signals {
+    /// Mean of the last `window` seconds up to `now` (fewer at the start): at most two
+    /// contiguous pieces of the ring.
     fn mean(ring: &[f64], now: usize, window: usize) -> f64 {
-        let n = window.min(now + 1).max(1);
         let len = ring.len();
-        (0..n).map(|k| ring[(now + len - k) % len]).sum::<f64>() / n as f64
+        let n = window.min(now + 1).min(len).max(1);
+        let end = now % len + 1;
+        let sum: f64 = if n <= end {
+            ring[end - n..end].iter().sum()
+        } else {
+            ring[..end].iter().sum::<f64>() + ring[len - (n - end)..].iter().sum::<f64>()
+        };
+        sum / n as f64
     }
 }
 
@@ -746,6 +754,8 @@ pub fn simulate(
     let poll_i = executor
         .as_ref()
         .map_or(1, |(_, interval)| every(*interval));
+    // 1 / ready pods, recomputed only when the count changes (a division per step costs).
+    let mut inv_ready = (0u32, 0.0f64);
     for step in 0..n {
         let t = step as f64;
         let lambda = demand.rps[step].max(0.0);
@@ -761,17 +771,23 @@ pub fn simulate(
             overloaded += lambda;
             minute_mix[minute].add(None, lambda, false);
         } else {
-            let x = lambda / f64::from(ready);
-            let level = service.latency.level(x);
+            if ready != inv_ready.0 {
+                inv_ready = (ready, 1.0 / f64::from(ready));
+            }
+            let level = service.latency.level(lambda * inv_ready.1);
             if level.is_none() {
                 overloaded += lambda;
             }
-            let cold_share = f64::from(cold) / f64::from(ready);
-            minute_mix[minute].add(level, lambda * (1.0 - cold_share), false);
-            minute_mix[minute].add(level, lambda * cold_share, true);
+            if cold == 0 {
+                minute_mix[minute].add(level, lambda, false);
+            } else {
+                let cold_share = f64::from(cold) / f64::from(ready);
+                minute_mix[minute].add(level, lambda * (1.0 - cold_share), false);
+                minute_mix[minute].add(level, lambda * cold_share, true);
+            }
         }
         let per_pod_cpu = service.idle_cpu_cores
-            + service.cpu_per_request_core_s * lambda / f64::from(ready.max(1));
+            + service.cpu_per_request_core_s * lambda * if ready > 0 { inv_ready.1 } else { 1.0 };
         let slot = step % signals.rps.len();
         signals.rps[slot] = lambda;
         signals.cpu[slot] = per_pod_cpu;
@@ -947,15 +963,16 @@ pub fn simulate(
                             last_scale_up = t;
                         }
                     } else if pending == 0 && t - last_scale_up >= *delay_after_add_s {
-                        scale_down_ca(
+                        if scale_down_ca(
                             &mut world,
                             t,
                             ppn,
                             pool.min_nodes,
                             *unneeded_s,
                             *utilization_threshold,
-                        );
-                        world.dirty = true;
+                        ) {
+                            world.dirty = true;
+                        }
                     }
                 }
             }
@@ -988,7 +1005,7 @@ pub fn simulate(
                     batch = None;
                 }
                 if step % 10 == 0 && pending == 0 {
-                    consolidate_karpenter(
+                    if consolidate_karpenter(
                         &mut world,
                         t,
                         ppn,
@@ -996,8 +1013,9 @@ pub fn simulate(
                         *consolidate_after_s,
                         *underutilized,
                         *budget_fraction,
-                    );
-                    world.dirty = true;
+                    ) {
+                        world.dirty = true;
+                    }
                 }
             }
         }
@@ -1110,7 +1128,7 @@ fn scale_down_ca(
     min_nodes: u32,
     unneeded_s: f64,
     threshold: f64,
-) {
+) -> bool {
     let World { nodes, pods, .. } = world;
     let live: Vec<usize> = (0..nodes.len())
         .filter(|&k| !nodes[k].deleted && nodes[k].ready_at <= t)
@@ -1140,7 +1158,7 @@ fn scale_down_ca(
         .collect();
     for k in empty {
         if remaining <= min_nodes || removed >= 10 {
-            return;
+            return true;
         }
         nodes[k].deleted = true;
         remaining -= 1;
@@ -1152,7 +1170,9 @@ fn scale_down_ca(
     {
         evict(nodes, pods, k, t);
         nodes[k].deleted = true;
+        return true;
     }
+    removed > 0
 }
 
 /// Karpenter's consolidation (§4.2) on slot counts: empty nodes past `consolidateAfter`
@@ -1167,7 +1187,7 @@ fn consolidate_karpenter(
     consolidate_after_s: f64,
     underutilized: bool,
     budget_fraction: f64,
-) {
+) -> bool {
     let World { nodes, pods, .. } = world;
     let live: Vec<usize> = (0..nodes.len())
         .filter(|&k| !nodes[k].deleted && nodes[k].ready_at <= t)
@@ -1180,7 +1200,7 @@ fn consolidate_karpenter(
     let mut removed = 0;
     for &k in &live {
         if removed >= budget || remaining <= min_nodes {
-            return;
+            return removed > 0;
         }
         if nodes[k].pods == 0 && ready_to_go(&nodes[k]) {
             nodes[k].deleted = true;
@@ -1189,7 +1209,7 @@ fn consolidate_karpenter(
         }
     }
     if removed > 0 || !underutilized || remaining <= min_nodes || budget == 0 {
-        return;
+        return removed > 0;
     }
     let free_total: u32 = live
         .iter()
@@ -1205,5 +1225,7 @@ fn consolidate_karpenter(
     if let Some(k) = candidate {
         evict(nodes, pods, k, t);
         nodes[k].deleted = true;
+        return true;
     }
+    false
 }

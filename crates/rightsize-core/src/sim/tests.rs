@@ -324,7 +324,7 @@ fn cluster_autoscaler_scale_down_follows_its_rules() {
     for (i, (nodes, min, calls, left)) in cases.into_iter().enumerate() {
         let mut w = world_of(&nodes);
         for t in calls {
-            scale_down_ca(&mut w, t, 4, min, 600.0, 0.5);
+            let _ = scale_down_ca(&mut w, t, 4, min, 600.0, 0.5);
             w.refresh(t, 4, &service(), 30.0);
         }
         let mut got = alive(&w);
@@ -340,15 +340,34 @@ fn karpenter_consolidates_after_its_delay_within_its_budget() {
     // Ten empty nodes, consolidateAfter 60 s (plus the 15 s validation), budget 10%: one node
     // per pass, and none before 75 s after the last pod event.
     let mut w = world_of(&[0; 10]);
-    consolidate_karpenter(&mut w, 74.0, 4, 0, 60.0, false, 0.1);
+    assert!(!consolidate_karpenter(&mut w, 74.0, 4, 0, 60.0, false, 0.1));
     assert_eq!(alive(&w).len(), 10);
-    consolidate_karpenter(&mut w, 75.0, 4, 0, 60.0, false, 0.1);
+    assert!(consolidate_karpenter(&mut w, 75.0, 4, 0, 60.0, false, 0.1));
     assert_eq!(alive(&w).len(), 9);
     // WhenEmpty leaves an underused node alone; WhenEmptyOrUnderutilized moves its pod.
     let mut w = world_of(&[3, 1]);
-    consolidate_karpenter(&mut w, 100.0, 4, 0, 60.0, false, 1.0);
+    assert!(!consolidate_karpenter(
+        &mut w, 100.0, 4, 0, 60.0, false, 1.0
+    ));
     assert_eq!(alive(&w), vec![3, 1]);
-    consolidate_karpenter(&mut w, 100.0, 4, 0, 60.0, true, 1.0);
+    assert!(consolidate_karpenter(&mut w, 100.0, 4, 0, 60.0, true, 1.0));
     assert_eq!(alive(&w), vec![3]);
     assert_eq!(w.pods.iter().filter(|p| p.node.is_none()).count(), 1);
+}
+
+#[test]
+fn ring_means_match_the_plain_definition() {
+    let ring: Vec<f64> = (0..7).map(|i| f64::from(i * i)).collect();
+    for now in 0..30usize {
+        for window in 1..10usize {
+            // The last min(window, now + 1, len) values written at indices now, now - 1, …
+            let n = window.min(now + 1).min(ring.len());
+            let plain = (0..n)
+                .map(|k| ring[(now + ring.len() * 2 - k) % ring.len()])
+                .sum::<f64>()
+                / n as f64;
+            let got = Signals::mean(&ring, now, window);
+            assert!((got - plain).abs() < 1e-12, "now {now} window {window}");
+        }
+    }
 }
