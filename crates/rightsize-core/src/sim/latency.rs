@@ -83,7 +83,7 @@ impl LatencyTable {
     pub fn level(&self, rps_per_pod: f64) -> Option<u16> {
         let v = rps_per_pod.max(0.0) * self.levels_per_rps;
         // Beyond the last level (or not a number): overloaded.
-        if !(v <= (LEVELS - 1) as f64) {
+        if v.is_nan() || v > (LEVELS - 1) as f64 {
             return None;
         }
         // Rounded up without `ceil` (a call on this hot path): v is in [0, LEVELS - 1].

@@ -962,17 +962,18 @@ pub fn simulate(
                             world.dirty = true;
                             last_scale_up = t;
                         }
-                    } else if pending == 0 && t - last_scale_up >= *delay_after_add_s {
-                        if scale_down_ca(
+                    } else if pending == 0
+                        && t - last_scale_up >= *delay_after_add_s
+                        && scale_down_ca(
                             &mut world,
                             t,
                             ppn,
                             pool.min_nodes,
                             *unneeded_s,
                             *utilization_threshold,
-                        ) {
-                            world.dirty = true;
-                        }
+                        )
+                    {
+                        world.dirty = true;
                     }
                 }
             }
@@ -1004,8 +1005,9 @@ pub fn simulate(
                     world.dirty = true;
                     batch = None;
                 }
-                if step % 10 == 0 && pending == 0 {
-                    if consolidate_karpenter(
+                if step % 10 == 0
+                    && pending == 0
+                    && consolidate_karpenter(
                         &mut world,
                         t,
                         ppn,
@@ -1013,9 +1015,9 @@ pub fn simulate(
                         *consolidate_after_s,
                         *underutilized,
                         *budget_fraction,
-                    ) {
-                        world.dirty = true;
-                    }
+                    )
+                {
+                    world.dirty = true;
                 }
             }
         }

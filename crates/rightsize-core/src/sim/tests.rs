@@ -300,8 +300,9 @@ fn alive(w: &World) -> Vec<u32> {
 
 #[test]
 fn cluster_autoscaler_scale_down_follows_its_rules() {
-    // (nodes' pods, min nodes, calls at these times, nodes left with their pods)
-    let cases: Vec<(Vec<u32>, u32, Vec<f64>, Vec<u32>)> = vec![
+    /// Nodes' pods, min nodes, calls at these times, nodes left with their pods.
+    type Case = (Vec<u32>, u32, Vec<f64>, Vec<u32>);
+    let cases: Vec<Case> = vec![
         // Unneeded for 10 minutes: the empty node goes at 600 s, not at 599 s.
         (vec![4, 1, 0], 1, vec![0.0, 599.0], vec![4, 1, 0]),
         (vec![4, 1, 0], 1, vec![0.0, 600.0], vec![4, 1]),
