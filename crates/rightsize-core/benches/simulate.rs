@@ -60,6 +60,7 @@ fn service() -> ServiceModel {
         startup_s: 30.0,
         cold_s: 120.0,
         cold_factor: 1.5,
+        load_spread_cv: 0.0,
     }
 }
 

@@ -47,6 +47,10 @@ pub struct SimulateArgs {
     /// default ten times the SLO.
     #[arg(long, value_name = "MS")]
     pub overload_ms: Option<f64>,
+    /// Spread requests evenly over ready pods instead of with the imbalance the telemetry
+    /// showed (the analysis's coefficient of variation of per-pod load).
+    #[arg(long)]
+    pub even_spread: bool,
     /// Print the result as JSON (schema in docs/formats.md).
     #[arg(long)]
     pub json: bool,
@@ -122,11 +126,12 @@ fn print_text(what: &str, r: &SimResult) {
         s.mean_ready_pods, s.max_ready_pods, s.max_nodes, s.scale_events
     );
     println!(
-        "  latency   worst 5-minute p99 {:.0} ms; {} of {} windows above the SLO; {:.3}% of requests met an overloaded pod",
+        "  latency   worst 5-minute p99 {:.0} ms; {} of {} windows above the SLO; {:.3}% of requests timed out at an overloaded pod, {:.3}% shed with no pod ready",
         s.worst_p99_ms,
         s.slo_violation_windows_5m,
         s.windows_5m,
-        100.0 * s.overloaded_requests / s.requests.max(1.0)
+        100.0 * s.timed_out_requests / s.requests.max(1.0),
+        100.0 * s.shed_requests / s.requests.max(1.0)
     );
 }
 
@@ -151,6 +156,7 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
         overload_ms: args.overload_ms,
         cpu_per_request_core_s: args.cpu_per_request,
         idle_cpu_cores: args.idle_cpu,
+        even_spread: args.even_spread,
     };
     let tz = args.inputs.analysis.tz.clone();
     let replay = |config: &ClusterConfig| -> anyhow::Result<(SimResult, Vec<String>)> {
@@ -170,7 +176,11 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
     };
     let (result, mut notes) = replay(&config)?;
     let baseline = match (&policy, args.baseline) {
-        (Some(_), true) => Some(replay(&base)?.0),
+        (Some(_), true) => {
+            let (r, base_notes) = replay(&base)?;
+            notes.extend(base_notes);
+            Some(r)
+        }
         _ => None,
     };
     let fid = if args.baseline {

@@ -90,6 +90,9 @@ pub struct ServiceModel {
     pub cold_s: f64,
     /// Its latency multiplier meanwhile.
     pub cold_factor: f64,
+    /// How unevenly requests spread over ready pods: the coefficient of variation of per-pod
+    /// load (0: even; the analysis's `pods.imbalance.median_cv`).
+    pub load_spread_cv: f64,
 }
 
 /// How nodes come and go.
@@ -235,8 +238,14 @@ pub struct Summary {
     pub worst_p99_ms: f64,
     /// Requests replayed.
     pub requests: f64,
-    /// Requests that met an overloaded pod or no ready pod (shed or timed out).
+    /// Requests that met an overloaded pod or no ready pod: `shed_requests` plus
+    /// `timed_out_requests`.
     pub overloaded_requests: f64,
+    /// Requests that arrived with no ready pod (a load balancer answers 503).
+    pub shed_requests: f64,
+    /// Requests to a pod beyond 98% of its saturation (its queue grows: counted as timed out,
+    /// at the overload latency).
+    pub timed_out_requests: f64,
     /// Replica changes the scaler made.
     pub scale_events: usize,
 }
@@ -261,6 +270,8 @@ pub struct SimSeries {
     pub p50_5m_ms: Vec<Option<f64>>,
     /// p99 of each minute.
     pub p99_1m_ms: Vec<Option<f64>>,
+    /// p50 of each minute.
+    pub p50_1m_ms: Vec<Option<f64>>,
 }
 
 /// A replay's result.
@@ -330,6 +341,22 @@ struct World {
 }
 
 impl World {
+    /// Pods and nodes, counted at the first step.
+    fn new(pods: Vec<Pod>, nodes: Vec<Node>) -> Self {
+        World {
+            pods,
+            nodes,
+            dirty: true,
+            next_change: f64::NEG_INFINITY,
+            ready: 0,
+            cold: 0,
+            existing: 0,
+            pending: 0,
+            upcoming_room: 0,
+            live_nodes: 0,
+        }
+    }
+
     /// Terminates, schedules and counts: the full pass.
     fn refresh(&mut self, t: f64, ppn: u32, service: &ServiceModel, termination_s: f64) {
         // Pods leave their node once terminated.
@@ -461,6 +488,16 @@ enum MetricFeed {
     Cron { active: Vec<bool>, desired: u32 },
     /// Not modelled: always fails (blocks scale-down, as a broken metric does).
     Unsupported,
+}
+
+/// One second's requests into its minute: warm and cold pods' shares at one load level.
+fn add_second(mix: &mut LatencyMix, level: Option<u16>, requests: f64, cold_share: f64) {
+    if cold_share <= 0.0 {
+        mix.add(level, requests, false);
+    } else {
+        mix.add(level, requests * (1.0 - cold_share), false);
+        mix.add(level, requests * cold_share, true);
+    }
 }
 
 /// The `[5m]`-style window of a PromQL range selector, seconds.
@@ -691,18 +728,7 @@ pub fn simulate(
         });
     }
 
-    let mut world = World {
-        pods,
-        nodes,
-        dirty: true,
-        next_change: f64::NEG_INFINITY,
-        ready: 0,
-        cold: 0,
-        existing: 0,
-        pending: 0,
-        upcoming_room: 0,
-        live_nodes: 0,
-    };
+    let mut world = World::new(pods, nodes);
     let longest = feeds
         .iter()
         .map(|f| match f {
@@ -736,7 +762,7 @@ pub fn simulate(
     let first_window = start_minute.div_euclid(5);
     let windows = ((start_minute + minutes as i64 - 1).div_euclid(5) - first_window + 1) as usize;
     let mut minute_mix: Vec<LatencyMix> = vec![LatencyMix::new(); minutes];
-    let (mut requests, mut overloaded) = (0.0, 0.0);
+    let (mut requests, mut shed, mut timed_out) = (0.0, 0.0, 0.0);
     let mut scale_events = 0usize;
     let (mut max_ready, mut max_nodes) = (0u32, 0u32);
     let mut ready_seconds = 0.0;
@@ -754,6 +780,7 @@ pub fn simulate(
     let poll_i = executor
         .as_ref()
         .map_or(1, |(_, interval)| every(*interval));
+    let spread = service.load_spread_cv.clamp(0.0, 0.9);
     // 1 / ready pods, recomputed only when the count changes (a division per step costs).
     let mut inv_ready = (0u32, 0.0f64);
     for step in 0..n {
@@ -768,22 +795,33 @@ pub fn simulate(
         let minute = step / 60;
         requests += lambda;
         if ready == 0 {
-            overloaded += lambda;
+            shed += lambda;
             minute_mix[minute].add(None, lambda, false);
         } else {
             if ready != inv_ready.0 {
                 inv_ready = (ready, 1.0 / f64::from(ready));
             }
-            let level = service.latency.level(lambda * inv_ready.1);
-            if level.is_none() {
-                overloaded += lambda;
-            }
-            if cold == 0 {
-                minute_mix[minute].add(level, lambda, false);
+            let x = lambda * inv_ready.1;
+            let cold_share = f64::from(cold) / f64::from(ready);
+            if spread <= 0.0 {
+                let level = service.latency.level(x);
+                if level.is_none() {
+                    timed_out += lambda;
+                }
+                add_second(&mut minute_mix[minute], level, lambda, cold_share);
             } else {
-                let cold_share = f64::from(cold) / f64::from(ready);
-                minute_mix[minute].add(level, lambda * (1.0 - cold_share), false);
-                minute_mix[minute].add(level, lambda * cold_share, true);
+                // Uneven spread: half the pods busier, half quieter, by the observed
+                // coefficient of variation; each half takes its share of the requests.
+                for (load, share) in [
+                    (1.0 + spread, 0.5 * (1.0 + spread)),
+                    (1.0 - spread, 0.5 * (1.0 - spread)),
+                ] {
+                    let level = service.latency.level(x * load);
+                    if level.is_none() {
+                        timed_out += lambda * share;
+                    }
+                    add_second(&mut minute_mix[minute], level, lambda * share, cold_share);
+                }
             }
         }
         let per_pod_cpu = service.idle_cpu_cores
@@ -1036,9 +1074,11 @@ pub fn simulate(
     // Windows.
     let cold_factor = service.cold_factor.max(1.0);
     let mut p99_1m = Vec::with_capacity(minutes);
+    let mut p50_1m = Vec::with_capacity(minutes);
     let mut window_mix: Vec<LatencyMix> = vec![LatencyMix::new(); windows];
     for (m, mix) in minute_mix.iter().enumerate() {
         p99_1m.push(mix.quantile_ms(&service.latency, 0.99, cold_factor));
+        p50_1m.push(mix.quantile_ms(&service.latency, 0.5, cold_factor));
         let w = ((start_minute + m as i64).div_euclid(5) - first_window) as usize;
         window_mix[w].merge(mix);
     }
@@ -1081,7 +1121,9 @@ pub fn simulate(
         windows_5m: p99_5m.iter().flatten().count(),
         worst_p99_ms: p99_5m.iter().flatten().fold(0.0, |a, b| a.max(*b)),
         requests,
-        overloaded_requests: overloaded,
+        overloaded_requests: shed + timed_out,
+        shed_requests: shed,
+        timed_out_requests: timed_out,
         scale_events,
     };
     Ok(SimResult {
@@ -1095,6 +1137,7 @@ pub fn simulate(
             p99_5m_ms: p99_5m,
             p50_5m_ms: p50_5m,
             p99_1m_ms: p99_1m,
+            p50_1m_ms: p50_1m,
         },
         warnings,
     })

@@ -27,6 +27,8 @@ pub struct SetupOptions {
     pub cpu_per_request_core_s: Option<f64>,
     /// Idle CPU per pod, cores.
     pub idle_cpu_cores: Option<f64>,
+    /// Spread requests evenly over ready pods instead of with the observed imbalance.
+    pub even_spread: bool,
 }
 
 /// Start-up of a pod without a readiness probe (image present, app start), seconds.
@@ -146,6 +148,14 @@ pub fn setup(
         max_nodes: group.and_then(|g| g.max_nodes),
         provisioner,
     };
+    if let (Some(h), Some(so)) = (config.hpas.first(), config.scaled_objects.first())
+        && h.scale_target.name == so.scale_target.1
+    {
+        notes.push(format!(
+            "HorizontalPodAutoscaler {} and ScaledObject {} both scale {} (KEDA would create a second HPA that fights the first): replaying the HPA",
+            h.metadata.name, so.metadata.name, h.scale_target.name
+        ));
+    }
     let scaler = if let Some(h) = config.hpas.first() {
         Scaler::Hpa(h.clone())
     } else if let Some(so) = config.scaled_objects.first() {
@@ -173,6 +183,11 @@ pub fn setup(
             startup_s,
             cold_s,
             cold_factor,
+            load_spread_cv: if opts.even_spread {
+                0.0
+            } else {
+                a.pods.imbalance.median_cv.unwrap_or(0.0)
+            },
         },
         pool,
         scaler,

@@ -73,6 +73,7 @@ fn service() -> ServiceModel {
         startup_s: 30.0,
         cold_s: 0.0,
         cold_factor: 1.0,
+        load_spread_cv: 0.0,
     }
 }
 
@@ -120,6 +121,28 @@ fn more_pods_never_raise_p99_and_more_nodes_never_cost_less() {
     }
     // Two pods at 30 req/s each of a 40 req/s pod: ρ = 0.75, a real queue; sixteen: idle.
     assert!(last_p99 < 200.0);
+    // An uneven spread never lowers p99 at the same load.
+    let even = simulate(
+        &d,
+        &service(),
+        &pool(Provisioner::Fixed),
+        &Scaler::Fixed(3),
+        &cfg,
+    )
+    .expect("replays");
+    let uneven = ServiceModel {
+        load_spread_cv: 0.3,
+        ..service()
+    };
+    let skewed = simulate(
+        &d,
+        &uneven,
+        &pool(Provisioner::Fixed),
+        &Scaler::Fixed(3),
+        &cfg,
+    )
+    .expect("replays");
+    assert!(skewed.summary.worst_p99_ms > even.summary.worst_p99_ms * 1.05);
     // Many configurations at once give what one at a time gives, in order, for any threads.
     let scalers: Vec<Scaler> = [2u32, 5, 9].iter().map(|&n| Scaler::Fixed(n)).collect();
     let one: Vec<String> = scalers
@@ -258,18 +281,7 @@ spec:
 
 /// Ready nodes holding `pods` serving pods each.
 fn world_of(pods_per_node: &[u32]) -> World {
-    let mut w = World {
-        pods: Vec::new(),
-        nodes: Vec::new(),
-        dirty: true,
-        next_change: 0.0,
-        ready: 0,
-        cold: 0,
-        existing: 0,
-        pending: 0,
-        upcoming_room: 0,
-        live_nodes: 0,
-    };
+    let mut w = World::new(Vec::new(), Vec::new());
     for (k, &n) in pods_per_node.iter().enumerate() {
         w.nodes.push(Node {
             ready_at: f64::NEG_INFINITY,
