@@ -156,6 +156,14 @@ impl LatencyMix {
         }
     }
 
+    /// Empties it, keeping its storage.
+    pub fn clear(&mut self) {
+        self.warm.clear();
+        self.cold.clear();
+        self.overloaded = 0.0;
+        self.requests = 0.0;
+    }
+
     /// Adds another window.
     pub fn merge(&mut self, other: &LatencyMix) {
         for &(l, r) in &other.warm {

@@ -761,7 +761,12 @@ pub fn simulate(
         .collect();
     let first_window = start_minute.div_euclid(5);
     let windows = ((start_minute + minutes as i64 - 1).div_euclid(5) - first_window + 1) as usize;
-    let mut minute_mix: Vec<LatencyMix> = vec![LatencyMix::new(); minutes];
+    // The current minute's and window's requests; each is read when it closes and reused.
+    let mut minute_mix = LatencyMix::new();
+    let mut window_mix = LatencyMix::new();
+    let cold_factor = service.cold_factor.max(1.0);
+    let (mut p99_1m, mut p50_1m) = (Vec::with_capacity(minutes), Vec::with_capacity(minutes));
+    let (mut p99_5m, mut p50_5m) = (Vec::with_capacity(windows), Vec::with_capacity(windows));
     let (mut requests, mut shed, mut timed_out) = (0.0, 0.0, 0.0);
     let mut scale_events = 0usize;
     let (mut max_ready, mut max_nodes) = (0u32, 0u32);
@@ -796,7 +801,7 @@ pub fn simulate(
         requests += lambda;
         if ready == 0 {
             shed += lambda;
-            minute_mix[minute].add(None, lambda, false);
+            minute_mix.add(None, lambda, false);
         } else {
             if ready != inv_ready.0 {
                 inv_ready = (ready, 1.0 / f64::from(ready));
@@ -808,7 +813,7 @@ pub fn simulate(
                 if level.is_none() {
                     timed_out += lambda;
                 }
-                add_second(&mut minute_mix[minute], level, lambda, cold_share);
+                add_second(&mut minute_mix, level, lambda, cold_share);
             } else {
                 // Uneven spread: half the pods busier, half quieter, by the observed
                 // coefficient of variation; each half takes its share of the requests.
@@ -820,7 +825,7 @@ pub fn simulate(
                     if level.is_none() {
                         timed_out += lambda * share;
                     }
-                    add_second(&mut minute_mix[minute], level, lambda * share, cold_share);
+                    add_second(&mut minute_mix, level, lambda * share, cold_share);
                 }
             }
         }
@@ -1069,27 +1074,23 @@ pub fn simulate(
         hourly_cost[h] += f64::from(live_nodes) * pool.usd_per_node_hour / 3600.0;
         hourly_secs[h] += 1.0;
         ready_seconds += f64::from(ready);
+
+        // A minute closes at its last second (or the span's); a window with the minute
+        // before a wall-clock multiple of five.
+        if step % 60 == 59 || step + 1 == n {
+            p99_1m.push(minute_mix.quantile_ms(&service.latency, 0.99, cold_factor));
+            p50_1m.push(minute_mix.quantile_ms(&service.latency, 0.5, cold_factor));
+            window_mix.merge(&minute_mix);
+            minute_mix.clear();
+            let next_minute = start_minute + minute as i64 + 1;
+            if next_minute.rem_euclid(5) == 0 || step + 1 == n {
+                p99_5m.push(window_mix.quantile_ms(&service.latency, 0.99, cold_factor));
+                p50_5m.push(window_mix.quantile_ms(&service.latency, 0.5, cold_factor));
+                window_mix.clear();
+            }
+        }
     }
 
-    // Windows.
-    let cold_factor = service.cold_factor.max(1.0);
-    let mut p99_1m = Vec::with_capacity(minutes);
-    let mut p50_1m = Vec::with_capacity(minutes);
-    let mut window_mix: Vec<LatencyMix> = vec![LatencyMix::new(); windows];
-    for (m, mix) in minute_mix.iter().enumerate() {
-        p99_1m.push(mix.quantile_ms(&service.latency, 0.99, cold_factor));
-        p50_1m.push(mix.quantile_ms(&service.latency, 0.5, cold_factor));
-        let w = ((start_minute + m as i64).div_euclid(5) - first_window) as usize;
-        window_mix[w].merge(mix);
-    }
-    let p99_5m: Vec<Option<f64>> = window_mix
-        .iter()
-        .map(|m| m.quantile_ms(&service.latency, 0.99, cold_factor))
-        .collect();
-    let p50_5m: Vec<Option<f64>> = window_mix
-        .iter()
-        .map(|m| m.quantile_ms(&service.latency, 0.5, cold_factor))
-        .collect();
     let violations = p99_5m
         .iter()
         .flatten()
