@@ -18,10 +18,14 @@ pub struct LatencyTable {
     pub saturation_rps: f64,
     /// Latency grid, milliseconds, ascending (log-spaced).
     grid_ms: Vec<f64>,
-    /// `tails[level * GRID + g]`: share slower than `grid_ms[g]` at that level.
-    tails: Vec<f64>,
+    /// `log_tails[level * GRID + g]`: the log of the share slower than `grid_ms[g]` at that
+    /// level (logs, because windows interpolate them).
+    log_tails: Vec<f64>,
     /// Latency an overloaded pod's requests are counted at (a timeout), milliseconds.
     pub overload_ms: f64,
+    /// `ln` of the first grid point and of the ratio between neighbours.
+    log_first: f64,
+    log_step: f64,
     /// Levels per request per second (the step's multiplier, instead of a division).
     levels_per_rps: f64,
     /// The p50 and p99 of each level alone, for windows that stay at one load.
@@ -49,14 +53,21 @@ impl LatencyTable {
             .collect();
         let mut tails = Vec::with_capacity(LEVELS * GRID);
         for level in 0..LEVELS {
-            tails.extend(queue.latency_tails(Self::level_rps(saturation_rps, level), &grid_ms));
+            tails.extend(
+                queue
+                    .latency_tails(Self::level_rps(saturation_rps, level), &grid_ms)
+                    .into_iter()
+                    .map(|p| p.max(1e-300).ln()),
+            );
         }
         let mut table = LatencyTable {
             saturation_rps,
             grid_ms,
-            tails,
+            log_tails: tails,
             overload_ms,
             levels_per_rps: (LEVELS - 1) as f64 / (saturation_rps * MAX_UTILISATION),
+            log_first: first.ln(),
+            log_step: (last / first).ln() / (GRID - 1) as f64,
             p50_ms: Vec::new(),
             p99_ms: Vec::new(),
         };
@@ -95,8 +106,26 @@ impl LatencyTable {
         })
     }
 
-    fn tail(&self, level: usize, g: usize) -> f64 {
-        self.tails[level * GRID + g]
+    fn log_tail(&self, level: usize, g: usize) -> f64 {
+        self.log_tails[level * GRID + g]
+    }
+
+    /// Where `t_ms` falls on the (log-uniform) grid: the point below it and the fraction of
+    /// the way to the next, clamped to the grid's ends.
+    fn position(&self, t_ms: f64) -> (usize, f64) {
+        let u = (t_ms.max(1e-300).ln() - self.log_first) / self.log_step;
+        if u.is_nan() || u <= 0.0 {
+            return (0, 0.0);
+        }
+        let g = (u as usize).min(GRID - 2);
+        (g, (u - g as f64).min(1.0))
+    }
+
+    /// The share slower than the point `(g, f)` at a level: tails fall roughly exponentially,
+    /// so log-tails are interpolated against log-time.
+    fn tail_between(&self, level: usize, g: usize, f: f64) -> f64 {
+        let (a, b) = (self.log_tail(level, g), self.log_tail(level, g + 1));
+        (a + (b - a) * f).exp()
     }
 }
 
@@ -179,29 +208,18 @@ impl LatencyMix {
     /// Share of the window's requests slower than `table.grid_ms[g]`; cold pods' latency is
     /// the warm law times `cold_factor`.
     fn tail_at(&self, table: &LatencyTable, t_ms: f64, cold_factor: f64) -> f64 {
-        let at = |level: u16, t: f64| -> f64 {
-            let grid = &table.grid_ms;
-            if t <= grid[0] {
-                return table.tail(usize::from(level), 0);
-            }
-            if t >= grid[GRID - 1] {
-                return table.tail(usize::from(level), GRID - 1);
-            }
-            // Tails fall roughly exponentially: interpolate log-tail against log-time.
-            let g = grid.partition_point(|&x| x <= t) - 1;
-            let f = (t / grid[g]).ln() / (grid[g + 1] / grid[g]).ln();
-            let (a, b) = (
-                table.tail(usize::from(level), g).max(1e-300).ln(),
-                table.tail(usize::from(level), g + 1).max(1e-300).ln(),
-            );
-            (a + (b - a) * f).exp()
-        };
         let mut slow = 0.0;
-        for &(l, r) in &self.warm {
-            slow += r * at(l, t_ms);
+        if !self.warm.is_empty() {
+            let (g, f) = table.position(t_ms);
+            for &(l, r) in &self.warm {
+                slow += r * table.tail_between(usize::from(l), g, f);
+            }
         }
-        for &(l, r) in &self.cold {
-            slow += r * at(l, t_ms / cold_factor.max(1.0));
+        if !self.cold.is_empty() {
+            let (g, f) = table.position(t_ms / cold_factor.max(1.0));
+            for &(l, r) in &self.cold {
+                slow += r * table.tail_between(usize::from(l), g, f);
+            }
         }
         if t_ms < table.overload_ms {
             slow += self.overloaded;

@@ -807,7 +807,11 @@ pub fn simulate(
                 inv_ready = (ready, 1.0 / f64::from(ready));
             }
             let x = lambda * inv_ready.1;
-            let cold_share = f64::from(cold) / f64::from(ready);
+            let cold_share = if cold == 0 {
+                0.0
+            } else {
+                f64::from(cold) * inv_ready.1
+            };
             if spread <= 0.0 {
                 let level = service.latency.level(x);
                 if level.is_none() {
