@@ -111,7 +111,9 @@ pub fn window(start: String, h: &DenseHistogram) -> WindowLatency {
     }
 }
 
-/// The rank fractions bounding the 95% interval of the `q`-quantile of `n` values.
+/// The rank fractions bounding the 95% interval of the `q`-quantile of `n` values, from order
+/// statistics: ranks `n·q ± 1.96·sqrt(n·q·(1−q))` (the binomial's normal approximation),
+/// clamped to the sample.
 fn interval_fractions(n: f64, q: f64) -> Option<[f64; 2]> {
     if n < 1.0 {
         return None;
@@ -121,13 +123,6 @@ fn interval_fractions(n: f64, q: f64) -> Option<[f64; 2]> {
         ((n * q - half).floor() / n).clamp(0.0, 1.0),
         ((n * q + half).ceil() / n).clamp(0.0, 1.0),
     ])
-}
-
-/// The 95% interval of the `q`-quantile from order statistics: the values at ranks
-/// `n·q ± 1.96·sqrt(n·q·(1−q))` (the binomial's normal approximation), clamped to the sample.
-pub fn quantile_interval(h: &DenseHistogram, q: f64) -> Option<[f64; 2]> {
-    let [lo, hi] = interval_fractions(h.count() as f64, q)?;
-    Some([h.quantile_ms(lo)?, h.quantile_ms(hi)?])
 }
 
 /// Computes the latency and error findings.

@@ -243,15 +243,6 @@ pub struct HpaController {
     scale_down_events: Vec<Timed>,
 }
 
-/// What one reconcile decided.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Decision {
-    /// The metrics' proposal before normalisation (`None`: no valid metric).
-    pub proposal: Option<u32>,
-    /// The replica count written (equal to the current one when nothing changes).
-    pub replicas: u32,
-}
-
 impl HpaController {
     /// A controller with no history: the first reconcile seeds it.
     pub fn new(hpa: Hpa) -> Self {
@@ -277,8 +268,9 @@ impl HpaController {
     }
 
     /// One reconcile at `now_s` with the target's `spec.replicas` = `cur` and one reading per
-    /// metric of the HPA (in its order). Returns the replicas to write.
-    pub fn reconcile(&mut self, now_s: f64, cur: u32, readings: &[Reading]) -> Decision {
+    /// metric of the HPA (in its order). Returns the replicas to write (`cur` when nothing
+    /// changes).
+    pub fn reconcile(&mut self, now_s: f64, cur: u32, readings: &[Reading]) -> u32 {
         let (min, max) = (self.hpa.min_replicas.max(1), self.hpa.max_replicas);
         if self.recommendations.is_empty() {
             // recordInitialRecommendation: the first reconcile seeds (cur, now).
@@ -289,15 +281,12 @@ impl HpaController {
         }
         if cur == 0 {
             // Scaled to zero by someone else (KEDA): the HPA is disabled.
-            return Decision {
-                proposal: None,
-                replicas: 0,
-            };
+            return 0;
         }
-        let (proposal, desired) = if cur > max {
-            (None, max)
+        let desired = if cur > max {
+            max
         } else if cur < min {
-            (None, min)
+            min
         } else {
             let tol = self.tolerance();
             let proposals: Vec<Option<u32>> = self
@@ -310,23 +299,16 @@ impl HpaController {
             let best = proposals.iter().flatten().copied().max();
             let some_failed = proposals.iter().any(Option::is_none);
             let Some(best) = best else {
-                return Decision {
-                    proposal: None,
-                    replicas: cur,
-                };
+                return cur;
             };
             // One failed metric blocks a scale-down (k/k #99514), not a scale-up.
             if some_failed && best < cur {
-                return Decision {
-                    proposal: Some(best),
-                    replicas: cur,
-                };
+                return cur;
             }
-            let desired = match self.hpa.behavior.clone() {
+            match self.hpa.behavior.clone() {
                 None => self.normalize_legacy(now_s, cur, best, min, max),
                 Some(b) => self.normalize_with_behavior(now_s, cur, best, min, max, &b),
-            };
-            (Some(best), desired)
+            }
         };
         if desired != cur && self.hpa.behavior.is_some() {
             let events = if desired > cur {
@@ -353,10 +335,7 @@ impl HpaController {
                 .unwrap_or(0);
             events.retain(|e| e.t > now_s - f64::from(longest));
         }
-        Decision {
-            proposal,
-            replicas: desired,
-        }
+        desired
     }
 
     /// §1.7: the maximum over the last 300 s of recommendations, at most `max(2 cur, 4)`.
@@ -612,13 +591,13 @@ spec:
         // nothing more inside the period; then 64 after it.
         let mut c = HpaController::new(hpa(BEHAVIOR_DOWN));
         let d = c.reconcile(0.0, 80, &[queue(10.0, 80)]);
-        assert_eq!(d.replicas, 72);
-        assert_eq!(c.reconcile(15.0, 72, &[queue(10.0, 72)]).replicas, 72);
-        assert_eq!(c.reconcile(45.0, 72, &[queue(10.0, 72)]).replicas, 72);
-        assert_eq!(c.reconcile(60.0, 72, &[queue(10.0, 72)]).replicas, 64);
+        assert_eq!(d, 72);
+        assert_eq!(c.reconcile(15.0, 72, &[queue(10.0, 72)]), 72);
+        assert_eq!(c.reconcile(45.0, 72, &[queue(10.0, 72)]), 72);
+        assert_eq!(c.reconcile(60.0, 72, &[queue(10.0, 72)]), 64);
         // Below 40 replicas the Pods policy is the larger change.
         let mut c = HpaController::new(hpa(BEHAVIOR_DOWN));
-        assert_eq!(c.reconcile(0.0, 30, &[queue(1.0, 30)]).replicas, 26);
+        assert_eq!(c.reconcile(0.0, 30, &[queue(1.0, 30)]), 26);
     }
 
     #[test]
@@ -631,14 +610,14 @@ spec:
             );
         let mut c = HpaController::new(hpa(&yaml));
         // The first reconcile seeds (10, 0): nothing below 10 while it is in the window.
-        assert_eq!(c.reconcile(0.0, 10, &[queue(10.0, 10)]).replicas, 10);
+        assert_eq!(c.reconcile(0.0, 10, &[queue(10.0, 10)]), 10);
         for (t, v) in [(15.0, 8.0), (30.0, 7.0), (45.0, 6.0), (60.0, 5.0)] {
-            assert_eq!(c.reconcile(t, 10, &[queue(v, 10)]).replicas, 10, "t {t}");
+            assert_eq!(c.reconcile(t, 10, &[queue(v, 10)]), 10, "t {t}");
         }
         // The window holds samples strictly after now - 300 s: at 299 s the 10s of t = 0 still
         // count; at 300 s they are out and the highest left is the 8 of t = 15.
-        assert_eq!(c.reconcile(299.0, 10, &[queue(5.0, 10)]).replicas, 10);
-        assert_eq!(c.reconcile(300.0, 10, &[queue(5.0, 10)]).replicas, 8);
+        assert_eq!(c.reconcile(299.0, 10, &[queue(5.0, 10)]), 10);
+        assert_eq!(c.reconcile(300.0, 10, &[queue(5.0, 10)]), 8);
     }
 
     #[test]
@@ -649,19 +628,19 @@ spec:
         );
         let mut c = HpaController::new(hpa(&yaml));
         // From 3: Pods 4 → 7, Percent 100 → 6, Max → 7.
-        assert_eq!(c.reconcile(0.0, 3, &[queue(50.0, 3)]).replicas, 7);
+        assert_eq!(c.reconcile(0.0, 3, &[queue(50.0, 3)]), 7);
         // Within the 15 s period the start is 3 again: no more.
-        assert_eq!(c.reconcile(10.0, 7, &[queue(50.0, 7)]).replicas, 7);
+        assert_eq!(c.reconcile(10.0, 7, &[queue(50.0, 7)]), 7);
         // After it, from 7: 11 or 14 → 14.
-        assert_eq!(c.reconcile(15.0, 7, &[queue(50.0, 7)]).replicas, 14);
+        assert_eq!(c.reconcile(15.0, 7, &[queue(50.0, 7)]), 14);
         // selectPolicy Min takes the smaller.
         let min = yaml.replace("scaleUp: {}", "scaleUp: {selectPolicy: Min}");
         let mut c = HpaController::new(hpa(&min));
-        assert_eq!(c.reconcile(0.0, 3, &[queue(50.0, 3)]).replicas, 6);
+        assert_eq!(c.reconcile(0.0, 3, &[queue(50.0, 3)]), 6);
         // Disabled: never up.
         let off = yaml.replace("scaleUp: {}", "scaleUp: {selectPolicy: Disabled}");
         let mut c = HpaController::new(hpa(&off));
-        assert_eq!(c.reconcile(0.0, 3, &[queue(50.0, 3)]).replicas, 3);
+        assert_eq!(c.reconcile(0.0, 3, &[queue(50.0, 3)]), 3);
     }
 
     const LEGACY: &str = "apiVersion: autoscaling/v2
@@ -680,34 +659,23 @@ spec:
     fn the_legacy_path_doubles_or_adds_four_and_holds_five_minutes() {
         let mut c = HpaController::new(hpa(LEGACY));
         // 2 pods at 500% → want 20; the limit is max(2 × 2, 4) = 4.
-        assert_eq!(
-            c.reconcile(0.0, 2, &[cpu(2500.0, 500.0, 2, 0, 0)]).replicas,
-            4
-        );
+        assert_eq!(c.reconcile(0.0, 2, &[cpu(2500.0, 500.0, 2, 0, 0)]), 4);
         // From 4 at the same load per pod: want 40, allowed 8.
-        assert_eq!(
-            c.reconcile(15.0, 4, &[cpu(2500.0, 500.0, 4, 0, 0)])
-                .replicas,
-            8
-        );
+        assert_eq!(c.reconcile(15.0, 4, &[cpu(2500.0, 500.0, 4, 0, 0)]), 8);
         // Load gone: the legacy path takes the maximum recommendation of the last 300 s (40),
         // so it keeps climbing toward it, doubling per sync: 16, 32, 40.
         let mut cur = 8;
         for (t, want) in [(30.0, 16), (45.0, 32), (60.0, 40)] {
-            cur = c.reconcile(t, cur, &[cpu(50.0, 500.0, cur, 0, 0)]).replicas;
+            cur = c.reconcile(t, cur, &[cpu(50.0, 500.0, cur, 0, 0)]);
             assert_eq!(cur, want, "t {t}");
         }
         // It holds 40 while the 40 of t = 15 is in the window (not before now - 300 s), then
         // drops to the highest proposal since: ceil(0.2 × 40) = 8.
         for t in (75..=315).step_by(15) {
-            cur = c
-                .reconcile(f64::from(t), cur, &[cpu(50.0, 500.0, cur, 0, 0)])
-                .replicas;
+            cur = c.reconcile(f64::from(t), cur, &[cpu(50.0, 500.0, cur, 0, 0)]);
             assert_eq!(cur, 40, "t {t}");
         }
-        cur = c
-            .reconcile(330.0, cur, &[cpu(50.0, 500.0, cur, 0, 0)])
-            .replicas;
+        cur = c.reconcile(330.0, cur, &[cpu(50.0, 500.0, cur, 0, 0)]);
         assert_eq!(cur, 8);
     }
 
@@ -715,16 +683,12 @@ spec:
     fn bounds_and_failed_metrics() {
         let mut c = HpaController::new(hpa(LEGACY));
         // cur above max or below min: corrected without metrics.
-        assert_eq!(c.reconcile(0.0, 80, &[Reading::Failed]).replicas, 50);
-        assert_eq!(c.reconcile(15.0, 1, &[Reading::Failed]).replicas, 2);
+        assert_eq!(c.reconcile(0.0, 80, &[Reading::Failed]), 50);
+        assert_eq!(c.reconcile(15.0, 1, &[Reading::Failed]), 2);
         // Every metric failed: no action.
-        assert_eq!(c.reconcile(30.0, 10, &[Reading::Failed]).replicas, 10);
+        assert_eq!(c.reconcile(30.0, 10, &[Reading::Failed]), 10);
         // cur = 0: disabled.
-        assert_eq!(
-            c.reconcile(45.0, 0, &[cpu(2500.0, 500.0, 2, 0, 0)])
-                .replicas,
-            0
-        );
+        assert_eq!(c.reconcile(45.0, 0, &[cpu(2500.0, 500.0, 2, 0, 0)]), 0);
         // Two metrics, one failed: a scale-down is blocked, a scale-up goes through.
         let two = LEGACY.replace(
             "  metrics:\n",
@@ -732,13 +696,11 @@ spec:
         );
         let mut c = HpaController::new(hpa(&two));
         assert_eq!(
-            c.reconcile(0.0, 10, &[queue(10.0, 10), Reading::Failed])
-                .replicas,
+            c.reconcile(0.0, 10, &[queue(10.0, 10), Reading::Failed]),
             10
         );
         assert_eq!(
-            c.reconcile(15.0, 10, &[queue(300.0, 10), Reading::Failed])
-                .replicas,
+            c.reconcile(15.0, 10, &[queue(300.0, 10), Reading::Failed]),
             20
         );
     }

@@ -939,10 +939,10 @@ pub fn simulate(
                     MetricFeed::Unsupported => Reading::Failed,
                 })
                 .collect();
-            let d = c.reconcile(t, spec, &readings);
-            if d.replicas != spec {
+            let replicas = c.reconcile(t, spec, &readings);
+            if replicas != spec {
                 scale_events += 1;
-                spec = d.replicas;
+                spec = replicas;
             }
         }
         // The Deployment: create or delete pods toward spec.
