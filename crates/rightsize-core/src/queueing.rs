@@ -192,18 +192,24 @@ impl PodQueue {
     /// `P(T > t)` for each `t` of `ts_ms`: the share of requests slower than it at `rps`
     /// arrivals per second (all 1 at or beyond saturation).
     pub fn latency_tails(&self, rps: f64, ts_ms: &[f64]) -> Vec<f64> {
+        match self.response_tail(rps) {
+            Some(tail) => ts_ms.iter().map(|&t| tail(t)).collect(),
+            None => vec![1.0; ts_ms.len()],
+        }
+    }
+
+    /// `t ↦ P(T > t)` at `rps` arrivals per second, the wait tabulated once (§9's M/G/c
+    /// approximation); `None` at or beyond saturation.
+    fn response_tail(&self, rps: f64) -> Option<impl Fn(f64) -> f64 + '_> {
         let a = rps.max(0.0) / self.service.rate_per_server();
         if a >= f64::from(self.servers) {
-            return vec![1.0; ts_ms.len()];
+            return None;
         }
         let c = erlang_c(self.servers, a);
         let wait = self
             .service
             .wait_tail((self.saturation_rps() - rps.max(0.0)) / 1000.0);
-        ts_ms
-            .iter()
-            .map(|&t| (1.0 - c) * self.service.tail(t) + c * wait.at(t))
-            .collect()
+        Some(move |t: f64| (1.0 - c) * self.service.tail(t) + c * wait.at(t))
     }
 
     /// The `q`-quantile of the response time (wait plus service) at `rps` arrivals per second,
@@ -214,15 +220,9 @@ impl PodQueue {
 
     /// Several quantiles at one rate, sharing the wait's tabulation.
     pub fn latency_quantiles_ms(&self, rps: f64, qs: &[f64]) -> Vec<Option<f64>> {
-        let mu = self.service.rate_per_server();
-        let a = rps.max(0.0) / mu;
-        if a >= f64::from(self.servers) {
+        let Some(tail) = self.response_tail(rps) else {
             return vec![None; qs.len()];
-        }
-        let c = erlang_c(self.servers, a);
-        let theta_per_ms = (self.saturation_rps() - rps.max(0.0)) / 1000.0;
-        let wait = self.service.wait_tail(theta_per_ms);
-        let tail = |t: f64| (1.0 - c) * self.service.tail(t) + c * wait.at(t);
+        };
         let points = self.service.points();
         qs.iter()
             .map(|&q| {

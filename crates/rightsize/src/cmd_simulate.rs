@@ -76,7 +76,7 @@ struct Output<'a> {
     warnings: Vec<String>,
 }
 
-fn positive(flag: &str, v: Option<f64>) -> anyhow::Result<()> {
+fn non_negative(flag: &str, v: Option<f64>) -> anyhow::Result<()> {
     match v {
         Some(x) if !(x >= 0.0 && x.is_finite()) => {
             Err(anyhow!("{flag} must be a non-negative number, found {x}"))
@@ -137,11 +137,11 @@ fn print_text(what: &str, r: &SimResult) {
 
 /// Runs the command.
 pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
-    positive("--startup-s", args.startup_s)?;
-    positive("--provision-s", args.provision_s)?;
-    positive("--cpu-per-request", args.cpu_per_request)?;
-    positive("--idle-cpu", args.idle_cpu)?;
-    positive("--overload-ms", args.overload_ms)?;
+    non_negative("--startup-s", args.startup_s)?;
+    non_negative("--provision-s", args.provision_s)?;
+    non_negative("--cpu-per-request", args.cpu_per_request)?;
+    non_negative("--idle-cpu", args.idle_cpu)?;
+    non_negative("--overload-ms", args.overload_ms)?;
     let policy = if args.policy.is_empty() {
         None
     } else {

@@ -6,7 +6,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command as Process;
 
-use common::{fixture, rightsize, run_ok};
+use common::{fixture, generate_week, rightsize, run_ok};
 use serde_json::Value;
 
 /// A generated week (0.05% of a 2,000 req/s peak, 14 pods) and the analysis of it with the
@@ -14,18 +14,7 @@ use serde_json::Value;
 fn analysed_week() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().expect("tempdir");
     let week = dir.path().join("week.csv.gz");
-    run_ok(
-        rightsize()
-            .args([
-                "generate",
-                "--sample-rate",
-                "0.0005",
-                "--seed",
-                "7",
-                "--out",
-            ])
-            .arg(&week),
-    );
+    generate_week(&week, 7);
     let report = dir.path().join("report");
     let out = run_ok(
         rightsize()

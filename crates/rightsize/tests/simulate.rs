@@ -7,7 +7,7 @@ mod common;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-use common::{fixture, rightsize, run_ok};
+use common::{fixture, generate_week, rightsize};
 use serde_json::Value;
 
 /// One generated week shared by the tests (0.05% of a 2,000 req/s peak).
@@ -16,18 +16,7 @@ fn week() -> PathBuf {
     WEEK.get_or_init(|| {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("week.csv.gz");
-        run_ok(
-            rightsize()
-                .args([
-                    "generate",
-                    "--sample-rate",
-                    "0.0005",
-                    "--seed",
-                    "3",
-                    "--out",
-                ])
-                .arg(&path),
-        );
+        generate_week(&path, 3);
         (dir, path)
     })
     .1

@@ -537,22 +537,24 @@ pub fn document(a: &Analysis) -> Document {
     let p = &a.pods;
     d.push(Block::Table(
         row(&["figure", "mean", "median", "p95", "max"]),
-        vec![
+        [
+            ("req/s per ready pod", &p.rps_per_pod),
+            (
+                "requests in flight per pod (Little's law)",
+                &p.concurrency_per_pod,
+            ),
+        ]
+        .into_iter()
+        .map(|(label, d)| {
             vec![
-                "req/s per ready pod".into(),
-                num(p.rps_per_pod.mean),
-                num(p.rps_per_pod.p50),
-                num(p.rps_per_pod.p95),
-                num(p.rps_per_pod.max),
-            ],
-            vec![
-                "requests in flight per pod (Little's law)".into(),
-                num(p.concurrency_per_pod.mean),
-                num(p.concurrency_per_pod.p50),
-                num(p.concurrency_per_pod.p95),
-                num(p.concurrency_per_pod.max),
-            ],
-        ],
+                label.into(),
+                num(d.mean),
+                num(d.p50),
+                num(d.p95),
+                num(d.max),
+            ]
+        })
+        .collect(),
     ));
     let mut facts = vec![format!(
         "{} distinct pods; {} serving stretches, {} starts ({:.1} a day), {} stops; median lifetime {} minutes.",

@@ -770,7 +770,6 @@ pub fn simulate(
     let (mut requests, mut shed, mut timed_out) = (0.0, 0.0, 0.0);
     let mut scale_events = 0usize;
     let (mut max_ready, mut max_nodes) = (0u32, 0u32);
-    let mut ready_seconds = 0.0;
     let mut last_scale_up = f64::NEG_INFINITY;
     let mut batch: Option<(f64, f64, usize)> = None; // Karpenter: (opened, last growth, pending)
 
@@ -877,13 +876,8 @@ pub fn simulate(
             && step > 0
             && step % sync_i == phase_i
         {
-            let existing: Vec<&Pod> = world
-                .pods
-                .iter()
-                .filter(|p| p.deleted_at.is_none())
-                .collect();
-            let status_replicas = existing.len() as u32;
-            let serving = existing.iter().filter(|p| p.serving(t)).count() as u32;
+            // The counts of this second's pass: nothing has changed the pods since.
+            let (status_replicas, serving) = (world.existing, world.ready);
             let readings: Vec<Reading> = feeds
                 .iter()
                 .enumerate()
@@ -892,7 +886,8 @@ pub fn simulate(
                         Some((cpu, at)) => {
                             // A pod counts with its CPU once a whole sample window lies after
                             // it became ready (§1.5.3); the others are unready.
-                            let sampled = existing
+                            let sampled = world
+                                .pods
                                 .iter()
                                 .filter(|p| p.serving(t) && p.ready_at + resolution <= at)
                                 .count() as u32;
@@ -1077,7 +1072,6 @@ pub fn simulate(
         hourly_nodes[h] += f64::from(live_nodes);
         hourly_cost[h] += f64::from(live_nodes) * pool.usd_per_node_hour / 3600.0;
         hourly_secs[h] += 1.0;
-        ready_seconds += f64::from(ready);
 
         // A minute closes at its last second (or the span's); a window with the minute
         // before a wall-clock multiple of five.
@@ -1108,6 +1102,7 @@ pub fn simulate(
         .map(|(c, _)| c)
         .sum();
     let node_hours = hourly_nodes.iter().sum::<f64>() / 3600.0;
+    let ready_seconds: f64 = hourly_ready.iter().sum();
     for h in 0..hours {
         let s = hourly_secs[h].max(1.0);
         hourly_ready[h] /= s;

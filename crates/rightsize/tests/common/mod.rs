@@ -26,3 +26,15 @@ pub fn run_ok(cmd: &mut Command) -> std::process::Output {
     );
     out
 }
+
+/// Writes a generated week (0.05% of a 2,000 req/s peak, 14 pods) to `path`.
+#[allow(dead_code)] // each test binary compiles this module; not all of them need a week
+pub fn generate_week(path: &Path, seed: u32) {
+    run_ok(
+        rightsize()
+            .args(["generate", "--sample-rate", "0.0005", "--seed"])
+            .arg(seed.to_string())
+            .arg("--out")
+            .arg(path),
+    );
+}
