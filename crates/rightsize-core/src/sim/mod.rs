@@ -483,7 +483,12 @@ enum MetricFeed {
     /// Pod CPU through metrics-server.
     Cpu,
     /// The service's request rate through Prometheus (total), over a window.
-    RequestRate { window_s: f64, per_pod: bool },
+    RequestRate {
+        window_s: f64,
+        per_pod: bool,
+        /// KEDA: the trigger is active above this value.
+        activation: f64,
+    },
     /// A KEDA cron trigger: desired replicas while active.
     Cron { active: Vec<bool>, desired: u32 },
     /// Not modelled: always fails (blocks scale-down, as a broken metric does).
@@ -529,11 +534,13 @@ fn feeds_of_hpa(hpa: &Hpa, cfg: &SimConfig, warnings: &mut Vec<String>) -> Vec<M
             MetricSource::Pods { .. } => MetricFeed::RequestRate {
                 window_s: cfg.rate_window_s,
                 per_pod: true,
+                activation: 0.0,
             },
             MetricSource::External { .. } | MetricSource::Object { .. } => {
                 MetricFeed::RequestRate {
                     window_s: cfg.rate_window_s,
                     per_pod: false,
+                    activation: 0.0,
                 }
             }
             MetricSource::Resource { name, .. } => {
@@ -558,9 +565,14 @@ fn feeds_of_scaled_object(
         .iter()
         .map(|t| {
             Ok(match t {
-                Trigger::Prometheus { query, .. } => MetricFeed::RequestRate {
+                Trigger::Prometheus {
+                    query,
+                    activation_threshold,
+                    ..
+                } => MetricFeed::RequestRate {
                     window_s: promql_window_s(query).unwrap_or(cfg.rate_window_s),
                     per_pod: false,
+                    activation: *activation_threshold,
                 },
                 Trigger::Resource { name, .. } if name == "cpu" => MetricFeed::Cpu,
                 Trigger::Cron {
@@ -674,21 +686,6 @@ pub fn simulate(
                 f64::from(so.polling_interval_s.max(1)),
             )),
         ),
-    };
-    let so_triggers: Vec<(f64, bool)> = match scaler {
-        Scaler::Keda(so) => so
-            .triggers
-            .iter()
-            .map(|t| match t {
-                Trigger::Prometheus {
-                    activation_threshold,
-                    ..
-                } => (*activation_threshold, false),
-                Trigger::Resource { .. } => (0.0, true),
-                _ => (0.0, false),
-            })
-            .collect(),
-        _ => Vec::new(),
     };
     let cpu_request_milli = service.cpu_request_cores * 1000.0;
     let mut spec: u32 = match (scaler, cfg.initial_replicas) {
@@ -856,9 +853,7 @@ pub fn simulate(
             && step % poll_i == 0
         {
             let active = feeds.iter().enumerate().any(|(i, f)| match f {
-                MetricFeed::RequestRate { .. } => {
-                    rate_samples[i] > so_triggers.get(i).map_or(0.0, |x| x.0)
-                }
+                MetricFeed::RequestRate { activation, .. } => rate_samples[i] > *activation,
                 MetricFeed::Cron { active, .. } => active[minute.min(active.len() - 1)],
                 MetricFeed::Cpu => true,
                 MetricFeed::Unsupported => false,
