@@ -7,7 +7,7 @@ use rightsize_core::cluster::ClusterConfig;
 use rightsize_core::queueing::{PodQueue, ServiceTime};
 use rightsize_core::sim::latency::LatencyTable;
 use rightsize_core::sim::{
-    Demand, NodePool, Provisioner, Scaler, ServiceModel, SimConfig, simulate,
+    Budget, Demand, NodePool, Provisioner, Scaler, ServiceModel, SimConfig, simulate,
 };
 use rightsize_core::telemetry::generate::GenerateConfig;
 
@@ -84,7 +84,8 @@ fn bench(c: &mut Criterion) {
             provision_s: 50.0,
             consolidate_after_s: 300.0,
             underutilized: true,
-            budget_fraction: 0.1,
+            budget: Budget::DEFAULT,
+            instance_types: Vec::new(),
         },
         ..ca.clone()
     };

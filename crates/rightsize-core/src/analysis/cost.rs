@@ -8,7 +8,8 @@ use super::series::Series;
 use super::traffic::hour_of_week_means;
 use crate::cluster::ClusterConfig;
 use crate::cluster::hpa::{Hpa, MetricSource, Target};
-use crate::cluster::nodes::Catalogue;
+use crate::cluster::nodegroup::NodeGroup;
+use crate::cluster::nodes::{Catalogue, InstanceType};
 use crate::cluster::workload::Workload;
 
 /// How the serving pods map onto priced nodes.
@@ -161,10 +162,7 @@ pub fn node_model(config: &ClusterConfig, catalogue: &Catalogue) -> Result<NodeM
         "instance type {it_name} is not in the catalogue: add it with --prices"
     ))?;
     let (cpu, mem) = (w.pod_cpu_request_cores(), w.pod_memory_request_bytes());
-    let mut per_node = it.pods_per_node(cpu, mem, &config.daemon_overhead());
-    if let Some(cap) = g.max_pods_per_node {
-        per_node = per_node.min(cap);
-    }
+    let per_node = serving_pods_per_node(config, g, it);
     if per_node == 0 {
         return Err(format!(
             "a {} pod ({cpu} cores, {:.0} MiB) does not fit on a {it_name} node",
@@ -182,6 +180,18 @@ pub fn node_model(config: &ClusterConfig, catalogue: &Catalogue) -> Result<NodeM
         pods_per_node: per_node,
         min_nodes: g.min_nodes,
     })
+}
+
+/// Serving pods a node of type `it` in group `g` holds: its allocatable after DaemonSets over
+/// the serving pod's requests, capped by the group's max pods (0 without a serving workload).
+pub fn serving_pods_per_node(config: &ClusterConfig, g: &NodeGroup, it: &InstanceType) -> u32 {
+    let Some(w) = serving_workload(config) else {
+        return 0;
+    };
+    let (cpu, mem) = (w.pod_cpu_request_cores(), w.pod_memory_request_bytes());
+    let per_node = it.pods_per_node(cpu, mem, &config.daemon_overhead());
+    g.max_pods_per_node
+        .map_or(per_node, |cap| per_node.min(cap))
 }
 
 fn nodes_for(pods: f64, m: &NodeModel, floor: u32) -> f64 {

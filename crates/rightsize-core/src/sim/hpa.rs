@@ -289,15 +289,14 @@ impl HpaController {
             min
         } else {
             let tol = self.tolerance();
-            let proposals: Vec<Option<u32>> = self
-                .hpa
-                .metrics
-                .iter()
-                .zip(readings.iter().chain(std::iter::repeat(&Reading::Failed)))
-                .map(|(m, r)| proposal(&m.target, r, cur, tol))
-                .collect();
-            let best = proposals.iter().flatten().copied().max();
-            let some_failed = proposals.iter().any(Option::is_none);
+            let (mut best, mut some_failed) = (None::<u32>, false);
+            let padded = readings.iter().chain(std::iter::repeat(&Reading::Failed));
+            for (m, r) in self.hpa.metrics.iter().zip(padded) {
+                match proposal(&m.target, r, cur, tol) {
+                    Some(p) => best = Some(best.map_or(p, |b| b.max(p))),
+                    None => some_failed = true,
+                }
+            }
             let Some(best) = best else {
                 return cur;
             };
@@ -305,9 +304,14 @@ impl HpaController {
             if some_failed && best < cur {
                 return cur;
             }
-            match self.hpa.behavior.clone() {
+            // The behavior is lent out for the call (normalising updates the history).
+            match self.hpa.behavior.take() {
                 None => self.normalize_legacy(now_s, cur, best, min, max),
-                Some(b) => self.normalize_with_behavior(now_s, cur, best, min, max, &b),
+                Some(b) => {
+                    let d = self.normalize_with_behavior(now_s, cur, best, min, max, &b);
+                    self.hpa.behavior = Some(b);
+                    d
+                }
             }
         };
         if desired != cur && self.hpa.behavior.is_some() {

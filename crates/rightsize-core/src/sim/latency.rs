@@ -99,11 +99,7 @@ impl LatencyTable {
         }
         // Rounded up without `ceil` (a call on this hot path): v is in [0, LEVELS - 1].
         let floor = v as u16;
-        Some(if f64::from(floor) < v {
-            floor + 1
-        } else {
-            floor
-        })
+        Some(floor + u16::from(f64::from(floor) < v))
     }
 
     fn log_tail(&self, level: usize, g: usize) -> f64 {

@@ -121,9 +121,89 @@ pub enum Provisioner {
         consolidate_after_s: f64,
         /// `WhenEmpty` (false) or `WhenEmptyOrUnderutilized` (true).
         underutilized: bool,
-        /// Nodes that may be disrupted at once, as a fraction of the pool (rounded up).
-        budget_fraction: f64,
+        /// Nodes that may be disrupted at once.
+        budget: Budget,
+        /// Instance types it may launch (empty: only the pool's own); each launch takes the
+        /// cheapest type that fits its pods.
+        instance_types: Vec<NodeShape>,
     },
+}
+
+/// A Karpenter disruption budget (§4.3): nodes that may be disrupted at once.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Budget {
+    /// A share of the pool's nodes, rounded up (`nodes: "10%"`, the default).
+    Percent(f64),
+    /// A count (`nodes: "5"`).
+    Nodes(u32),
+}
+
+impl Budget {
+    /// Karpenter's default: `nodes: "10%"`.
+    pub const DEFAULT: Budget = Budget::Percent(10.0);
+
+    /// The tightest always-active budget of a NodePool's `disruption.budgets` (as the config
+    /// model keeps them: one JSON object each); budgets with a `schedule` are active only part
+    /// of the time and are left out. `None` when no budget applies.
+    pub fn of_budgets(budgets: &[String]) -> Option<Budget> {
+        budgets
+            .iter()
+            .filter_map(|b| serde_json::from_str::<serde_json::Value>(b).ok())
+            .filter(|b| b.get("schedule").is_none())
+            .filter_map(|b| {
+                let nodes = b.get("nodes")?.as_str()?.trim().to_string();
+                match nodes.strip_suffix('%') {
+                    Some(p) => p.trim().parse().ok().map(Budget::Percent),
+                    None => nodes.parse().ok().map(Budget::Nodes),
+                }
+            })
+            .min_by_key(|b| match b {
+                Budget::Percent(p) => (1, (p * 1000.0) as u64),
+                Budget::Nodes(n) => (0, u64::from(*n)),
+            })
+    }
+
+    /// Nodes that may go at once out of `total`.
+    fn allowed(self, total: u32) -> u32 {
+        match self {
+            Budget::Percent(p) => (f64::from(total) * p / 100.0).ceil() as u32,
+            Budget::Nodes(n) => n,
+        }
+    }
+}
+
+/// A node type a pool may launch.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NodeShape {
+    /// The instance type.
+    pub name: String,
+    /// Serving pods a node holds.
+    pub pods_per_node: u32,
+    /// Price of a node-hour.
+    pub usd_per_node_hour: f64,
+}
+
+/// Karpenter's launch for `pods` pending pods (§4.1): each NodeClaim takes as many pods as the
+/// largest type holds and launches the cheapest type that fits them (EC2 Fleet's
+/// `lowest-price` for on-demand), fewer-slot types on ties; at most `most` nodes. Returns the
+/// shapes launched.
+fn karpenter_launch(shapes: &[NodeShape], mut pods: u32, most: u32) -> Vec<&NodeShape> {
+    let biggest = shapes.iter().map(|s| s.pods_per_node).max().unwrap_or(0);
+    let mut launched = Vec::new();
+    while pods > 0 && biggest > 0 && (launched.len() as u32) < most {
+        let take = pods.min(biggest);
+        let fits = shapes.iter().filter(|s| s.pods_per_node >= take);
+        let Some(cheapest) = fits.min_by(|a, b| {
+            a.usd_per_node_hour
+                .total_cmp(&b.usd_per_node_hour)
+                .then(a.pods_per_node.cmp(&b.pods_per_node))
+        }) else {
+            break;
+        };
+        launched.push(cheapest);
+        pods -= take;
+    }
+    launched
 }
 
 impl Provisioner {
@@ -307,6 +387,10 @@ impl Pod {
 #[derive(Debug, Clone, Copy)]
 struct Node {
     ready_at: f64,
+    /// Serving pods it holds.
+    slots: u32,
+    /// Its price per hour.
+    usd_per_hour: f64,
     /// Pods bound to it (terminating ones included until they leave).
     pods: u32,
     /// Last pod scheduled to or removed from it (Karpenter's consolidateAfter clock).
@@ -314,6 +398,31 @@ struct Node {
     /// Since when the cluster autoscaler has found it unneeded.
     unneeded_since: Option<f64>,
     deleted: bool,
+}
+
+impl Node {
+    /// A node of `shape` that is Ready at `ready_at`.
+    fn of(shape: &NodeShape, ready_at: f64) -> Self {
+        Node {
+            ready_at,
+            slots: shape.pods_per_node,
+            usd_per_hour: shape.usd_per_node_hour,
+            pods: 0,
+            last_pod_event: ready_at,
+            unneeded_since: None,
+            deleted: false,
+        }
+    }
+
+    /// Slots not taken.
+    fn free(&self) -> u32 {
+        self.slots.saturating_sub(self.pods)
+    }
+
+    /// Not deleted and Ready at `t`.
+    fn usable(&self, t: f64) -> bool {
+        !self.deleted && self.ready_at <= t
+    }
 }
 
 /// Pods and nodes, with the counts a step reads kept between changes: a full pass runs only
@@ -338,6 +447,8 @@ struct World {
     upcoming_room: usize,
     /// Nodes not deleted.
     live_nodes: u32,
+    /// Their price per hour.
+    usd_per_hour: f64,
 }
 
 impl World {
@@ -354,11 +465,12 @@ impl World {
             pending: 0,
             upcoming_room: 0,
             live_nodes: 0,
+            usd_per_hour: 0.0,
         }
     }
 
     /// Terminates, schedules and counts: the full pass.
-    fn refresh(&mut self, t: f64, ppn: u32, service: &ServiceModel, termination_s: f64) {
+    fn refresh(&mut self, t: f64, service: &ServiceModel, termination_s: f64) {
         // Pods leave their node once terminated.
         for p in self.pods.iter_mut() {
             if let (Some(d), Some(k)) = (p.deleted_at, p.node)
@@ -395,8 +507,8 @@ impl World {
                 .nodes
                 .iter()
                 .enumerate()
-                .filter(|(_, nd)| !nd.deleted && nd.ready_at <= t && nd.pods < ppn)
-                .min_by_key(|(_, nd)| nd.pods)
+                .filter(|(_, nd)| nd.usable(t) && nd.free() > 0)
+                .min_by(|(_, a), (_, b)| (a.pods * b.slots).cmp(&(b.pods * a.slots)))
                 .map(|(k, _)| k);
             if let Some(k) = best {
                 self.nodes[k].pods += 1;
@@ -433,13 +545,15 @@ impl World {
         }
         let mut upcoming_room = 0;
         let mut live = 0;
+        let mut usd_per_hour = 0.0;
         for nd in &self.nodes {
             if nd.deleted {
                 continue;
             }
             live += 1;
+            usd_per_hour += nd.usd_per_hour;
             if nd.ready_at > t {
-                upcoming_room += (ppn - nd.pods.min(ppn)) as usize;
+                upcoming_room += nd.free() as usize;
                 if pending > 0 {
                     later(nd.ready_at);
                 }
@@ -448,33 +562,31 @@ impl World {
         (self.ready, self.cold, self.existing, self.pending) = (ready, cold, existing, pending);
         self.upcoming_room = upcoming_room;
         self.live_nodes = live;
+        self.usd_per_hour = usd_per_hour;
         self.next_change = next;
         self.dirty = false;
     }
 }
 
-/// What feeds the scaler's metrics: recent per-second arrival rates and per-pod CPU.
-struct Signals {
-    /// Per-second arrival rate, a ring over the longest window.
-    rps: Vec<f64>,
-    /// Per-second CPU per serving pod, cores.
-    cpu: Vec<f64>,
+/// Mean of the last `window` values of a ring written one a step, the latest at `now`
+/// (fewer at the start): at most two contiguous pieces of the ring.
+fn ring_mean(ring: &[f64], now: usize, window: usize) -> f64 {
+    let len = ring.len();
+    let n = window.min(now + 1).min(len).max(1);
+    let end = now % len + 1;
+    let sum: f64 = if n <= end {
+        ring[end - n..end].iter().sum()
+    } else {
+        ring[..end].iter().sum::<f64>() + ring[len - (n - end)..].iter().sum::<f64>()
+    };
+    sum / n as f64
 }
 
-impl Signals {
-    /// Mean of the last `window` seconds up to `now` (fewer at the start): at most two
-    /// contiguous pieces of the ring.
-    fn mean(ring: &[f64], now: usize, window: usize) -> f64 {
-        let len = ring.len();
-        let n = window.min(now + 1).min(len).max(1);
-        let end = now % len + 1;
-        let sum: f64 = if n <= end {
-            ring[end - n..end].iter().sum()
-        } else {
-            ring[..end].iter().sum::<f64>() + ring[len - (n - end)..].iter().sum::<f64>()
-        };
-        sum / n as f64
-    }
+/// Mean of the last `window` values up to `now` (fewer at the start) from prefix sums
+/// (`prefix[i]` is the sum of the first `i` values).
+fn prefix_mean(prefix: &[f64], now: usize, window: usize) -> f64 {
+    let n = window.min(now + 1).max(1);
+    (prefix[now + 1] - prefix[now + 1 - n]) / n as f64
 }
 
 /// The per-trigger or per-metric way to read a metric from the signals.
@@ -493,6 +605,30 @@ enum MetricFeed {
     Cron { active: Vec<bool>, desired: u32 },
     /// Not modelled: always fails (blocks scale-down, as a broken metric does).
     Unsupported,
+}
+
+/// A periodic task in a loop of one-second steps: due at `first`, then every `period` steps.
+struct Every {
+    period: usize,
+    next: usize,
+}
+
+impl Every {
+    fn new(period: usize, first: usize) -> Self {
+        Every {
+            period: period.max(1),
+            next: first,
+        }
+    }
+
+    /// Whether the task runs at `step` (steps are visited in order, none skipped).
+    fn due(&mut self, step: usize) -> bool {
+        if step < self.next {
+            return false;
+        }
+        self.next += self.period;
+        true
+    }
 }
 
 /// One second's requests into its minute: warm and cold pods' shares at one load level.
@@ -695,6 +831,28 @@ pub fn simulate(
         (Scaler::Keda(so), None) => so.min_replica_count,
     };
 
+    // The pool's own node type, and the types Karpenter may launch.
+    let own = NodeShape {
+        name: String::new(),
+        pods_per_node: pool.pods_per_node,
+        usd_per_node_hour: pool.usd_per_node_hour,
+    };
+    let launchable: Vec<NodeShape> = match &pool.provisioner {
+        Provisioner::Karpenter { instance_types, .. } if !instance_types.is_empty() => {
+            instance_types
+                .iter()
+                .filter(|s| s.pods_per_node > 0)
+                .cloned()
+                .collect()
+        }
+        _ => vec![own.clone()],
+    };
+    if launchable.is_empty() {
+        return Err(SimError::Invalid(
+            "no instance type the pool may launch holds a serving pod".into(),
+        ));
+    }
+
     // Start in a steady state: the initial pods ready and warm on ready nodes.
     let ppn = pool.pods_per_node;
     let initial_nodes = spec
@@ -702,13 +860,7 @@ pub fn simulate(
         .max(pool.min_nodes)
         .min(pool.max_nodes.unwrap_or(u32::MAX).max(1));
     let mut nodes: Vec<Node> = (0..initial_nodes)
-        .map(|_| Node {
-            ready_at: f64::NEG_INFINITY,
-            pods: 0,
-            last_pod_event: f64::NEG_INFINITY,
-            unneeded_since: None,
-            deleted: false,
-        })
+        .map(|_| Node::of(&own, f64::NEG_INFINITY))
         .collect();
     let mut pods: Vec<Pod> = Vec::new();
     for i in 0..spec {
@@ -726,23 +878,20 @@ pub fn simulate(
     }
 
     let mut world = World::new(pods, nodes);
-    let longest = feeds
-        .iter()
-        .map(|f| match f {
-            MetricFeed::RequestRate { window_s, .. } => *window_s,
-            _ => 0.0,
-        })
-        .fold(cfg.metrics_resolution_s, f64::max)
-        .max(1.0) as usize
-        + 1;
-    let mut signals = Signals {
-        rps: vec![0.0; longest],
-        cpu: vec![0.0; longest],
-    };
+    // What the metrics read: the arrival rate as prefix sums (a request-rate window's mean is
+    // one subtraction), per-pod CPU as a ring over the metrics-server window.
+    let mut rps_prefix = Vec::with_capacity(n + 1);
+    rps_prefix.push(0.0);
+    let mut total = 0.0;
+    for r in &demand.rps {
+        total += r.max(0.0);
+        rps_prefix.push(total);
+    }
     // Latest metric samples: metrics-server CPU per pod (and when it was taken), Prometheus
     // rates per feed.
     let mut cpu_sample: Option<(f64, f64)> = None;
     let mut rate_samples: Vec<f64> = vec![0.0; feeds.len()];
+    let mut readings: Vec<Reading> = Vec::with_capacity(feeds.len());
 
     // Per-hour and per-window accumulators.
     let hours = n.div_ceil(3600);
@@ -781,19 +930,36 @@ pub fn simulate(
     let poll_i = executor
         .as_ref()
         .map_or(1, |(_, interval)| every(*interval));
+    // What runs periodically, as countdowns (a remainder per period per step costs more than
+    // the rest of a quiet step).
+    let mut cpu_tick = Every::new(resolution_i, resolution_i);
+    let mut scrape_tick = Every::new(scrape_i, scrape_i);
+    let mut poll_tick = Every::new(poll_i, 0);
+    let mut sync_tick = Every::new(sync_i, if phase_i == 0 { sync_i } else { phase_i });
+    let mut node_tick = Every::new(10, 0);
+    let (mut minute, mut h, mut slot) = (0usize, 0usize, 0usize);
+    let (mut next_minute_at, mut next_hour_at) = (60usize, 3600usize);
+    let mut cpu_ring = vec![0.0; resolution_i + 1];
     let spread = service.load_spread_cv.clamp(0.0, 0.9);
     // 1 / ready pods, recomputed only when the count changes (a division per step costs).
     let mut inv_ready = (0u32, 0.0f64);
     for step in 0..n {
         let t = step as f64;
         let lambda = demand.rps[step].max(0.0);
+        if step == next_minute_at {
+            minute += 1;
+            next_minute_at += 60;
+        }
+        if step == next_hour_at {
+            h += 1;
+            next_hour_at += 3600;
+        }
 
         if world.dirty || t >= world.next_change {
-            world.refresh(t, ppn, service, cfg.termination_s);
+            world.refresh(t, service, cfg.termination_s);
         }
         let (ready, cold) = (world.ready, world.cold);
         max_ready = max_ready.max(ready);
-        let minute = step / 60;
         requests += lambda;
         if ready == 0 {
             shed += lambda;
@@ -831,26 +997,28 @@ pub fn simulate(
         }
         let per_pod_cpu = service.idle_cpu_cores
             + service.cpu_per_request_core_s * lambda * if ready > 0 { inv_ready.1 } else { 1.0 };
-        let slot = step % signals.rps.len();
-        signals.rps[slot] = lambda;
-        signals.cpu[slot] = per_pod_cpu;
+        cpu_ring[slot] = per_pod_cpu;
+        slot += 1;
+        if slot == cpu_ring.len() {
+            slot = 0;
+        }
 
         // Metrics pipelines.
         let resolution = resolution_i as f64;
-        if step > 0 && step % resolution_i == 0 {
-            cpu_sample = Some((Signals::mean(&signals.cpu, step, resolution_i), t));
+        if cpu_tick.due(step) {
+            cpu_sample = Some((ring_mean(&cpu_ring, step, resolution_i), t));
         }
-        if step > 0 && step % scrape_i == 0 {
+        if scrape_tick.due(step) {
             for (i, f) in feeds.iter().enumerate() {
                 if let MetricFeed::RequestRate { window_s, .. } = f {
-                    rate_samples[i] = Signals::mean(&signals.rps, step, window_s.max(1.0) as usize);
+                    rate_samples[i] = prefix_mean(&rps_prefix, step, window_s.max(1.0) as usize);
                 }
             }
         }
 
         // KEDA's executor.
         if let Some((exec, _)) = executor.as_mut()
-            && step % poll_i == 0
+            && poll_tick.due(step)
         {
             let active = feeds.iter().enumerate().any(|(i, f)| match f {
                 MetricFeed::RequestRate { activation, .. } => rate_samples[i] > *activation,
@@ -868,67 +1036,63 @@ pub fn simulate(
 
         // The HPA.
         if let Some(c) = controller.as_mut()
-            && step > 0
-            && step % sync_i == phase_i
+            && sync_tick.due(step)
         {
             // The counts of this second's pass: nothing has changed the pods since.
             let (status_replicas, serving) = (world.existing, world.ready);
-            let readings: Vec<Reading> = feeds
-                .iter()
-                .enumerate()
-                .map(|(i, f)| match f {
-                    MetricFeed::Cpu => match cpu_sample {
-                        Some((cpu, at)) => {
-                            // A pod counts with its CPU once a whole sample window lies after
-                            // it became ready (§1.5.3); the others are unready.
-                            let sampled = world
-                                .pods
-                                .iter()
-                                .filter(|p| p.serving(t) && p.ready_at + resolution <= at)
-                                .count() as u32;
-                            if sampled == 0 || cpu_request_milli <= 0.0 {
-                                Reading::Failed
-                            } else {
-                                Reading::Resource {
-                                    usage_per_pod: cpu * 1000.0,
-                                    request_per_pod: cpu_request_milli,
-                                    ready: sampled,
-                                    unready: status_replicas - sampled,
-                                    missing: 0,
-                                }
-                            }
-                        }
-                        None => Reading::Failed,
-                    },
-                    MetricFeed::RequestRate { per_pod: true, .. } => {
-                        if serving == 0 {
+            readings.clear();
+            readings.extend(feeds.iter().enumerate().map(|(i, f)| match f {
+                MetricFeed::Cpu => match cpu_sample {
+                    Some((cpu, at)) => {
+                        // A pod counts with its CPU once a whole sample window lies after
+                        // it became ready (§1.5.3); the others are unready.
+                        let sampled = world
+                            .pods
+                            .iter()
+                            .filter(|p| p.serving(t) && p.ready_at + resolution <= at)
+                            .count() as u32;
+                        if sampled == 0 || cpu_request_milli <= 0.0 {
                             Reading::Failed
                         } else {
-                            Reading::Pods {
-                                value_per_pod: rate_samples[i] / f64::from(serving),
-                                ready: serving,
-                                unready: status_replicas - serving,
+                            Reading::Resource {
+                                usage_per_pod: cpu * 1000.0,
+                                request_per_pod: cpu_request_milli,
+                                ready: sampled,
+                                unready: status_replicas - sampled,
                                 missing: 0,
                             }
                         }
                     }
-                    MetricFeed::RequestRate { per_pod: false, .. } => Reading::Total {
-                        value: rate_samples[i],
-                        ready_pods: serving,
-                        status_replicas,
+                    None => Reading::Failed,
+                },
+                MetricFeed::RequestRate { per_pod: true, .. } => {
+                    if serving == 0 {
+                        Reading::Failed
+                    } else {
+                        Reading::Pods {
+                            value_per_pod: rate_samples[i] / f64::from(serving),
+                            ready: serving,
+                            unready: status_replicas - serving,
+                            missing: 0,
+                        }
+                    }
+                }
+                MetricFeed::RequestRate { per_pod: false, .. } => Reading::Total {
+                    value: rate_samples[i],
+                    ready_pods: serving,
+                    status_replicas,
+                },
+                MetricFeed::Cron { active, desired } => Reading::Total {
+                    value: if active[minute.min(active.len() - 1)] {
+                        f64::from(*desired)
+                    } else {
+                        0.0
                     },
-                    MetricFeed::Cron { active, desired } => Reading::Total {
-                        value: if active[minute.min(active.len() - 1)] {
-                            f64::from(*desired)
-                        } else {
-                            0.0
-                        },
-                        ready_pods: serving,
-                        status_replicas,
-                    },
-                    MetricFeed::Unsupported => Reading::Failed,
-                })
-                .collect();
+                    ready_pods: serving,
+                    status_replicas,
+                },
+                MetricFeed::Unsupported => Reading::Failed,
+            }));
             let replicas = c.reconcile(t, spec, &readings);
             if replicas != spec {
                 scale_events += 1;
@@ -965,23 +1129,13 @@ pub fn simulate(
                 }
                 pods.retain(|p| !(p.deleted_at.is_some() && p.node.is_none()));
             }
-            world.refresh(t, ppn, service, cfg.termination_s);
+            world.refresh(t, service, cfg.termination_s);
         }
 
         // Nodes.
         let (pending, upcoming_room, live) = (world.pending, world.upcoming_room, world.live_nodes);
         let max_nodes_allowed = pool.max_nodes.unwrap_or(u32::MAX);
-        let add_nodes = |nodes: &mut Vec<Node>, count: u32, ready_at: f64| {
-            for _ in 0..count {
-                nodes.push(Node {
-                    ready_at,
-                    pods: 0,
-                    last_pod_event: ready_at,
-                    unneeded_since: None,
-                    deleted: false,
-                });
-            }
-        };
+        let node_due = node_tick.due(step);
         match &pool.provisioner {
             Provisioner::Fixed => {}
             Provisioner::ClusterAutoscaler {
@@ -990,12 +1144,13 @@ pub fn simulate(
                 delay_after_add_s,
                 utilization_threshold,
             } => {
-                if step % 10 == 0 {
+                if node_due {
                     if pending > upcoming_room {
                         let want = ((pending - upcoming_room) as u32).div_ceil(ppn);
                         let count = want.min(max_nodes_allowed.saturating_sub(live));
                         if count > 0 {
-                            add_nodes(&mut world.nodes, count, t + provision_s);
+                            let node = Node::of(&own, t + provision_s);
+                            world.nodes.extend((0..count).map(|_| node));
                             world.dirty = true;
                             last_scale_up = t;
                         }
@@ -1004,7 +1159,6 @@ pub fn simulate(
                         && scale_down_ca(
                             &mut world,
                             t,
-                            ppn,
                             pool.min_nodes,
                             *unneeded_s,
                             *utilization_threshold,
@@ -1018,7 +1172,8 @@ pub fn simulate(
                 provision_s,
                 consolidate_after_s,
                 underutilized,
-                budget_fraction,
+                budget,
+                ..
             } => {
                 // Batching: a batch opens with the first pending pod and closes after 1 s
                 // without new ones, or 10 s in all.
@@ -1036,22 +1191,23 @@ pub fn simulate(
                 if let Some((opened, grown, _)) = batch
                     && (t - grown >= 1.0 || t - opened >= 10.0)
                 {
-                    let want = ((pending - upcoming_room) as u32).div_ceil(ppn);
-                    let count = want.min(max_nodes_allowed.saturating_sub(live));
-                    add_nodes(&mut world.nodes, count, t + provision_s);
+                    let most = max_nodes_allowed.saturating_sub(live);
+                    let wanted = (pending - upcoming_room) as u32;
+                    for shape in karpenter_launch(&launchable, wanted, most) {
+                        world.nodes.push(Node::of(shape, t + provision_s));
+                    }
                     world.dirty = true;
                     batch = None;
                 }
-                if step % 10 == 0
+                if node_due
                     && pending == 0
                     && consolidate_karpenter(
                         &mut world,
                         t,
-                        ppn,
                         pool.min_nodes,
                         *consolidate_after_s,
                         *underutilized,
-                        *budget_fraction,
+                        *budget,
                     )
                 {
                     world.dirty = true;
@@ -1062,15 +1218,14 @@ pub fn simulate(
         // Accounting.
         let live_nodes = world.live_nodes;
         max_nodes = max_nodes.max(live_nodes);
-        let h = step / 3600;
         hourly_ready[h] += f64::from(ready);
         hourly_nodes[h] += f64::from(live_nodes);
-        hourly_cost[h] += f64::from(live_nodes) * pool.usd_per_node_hour / 3600.0;
+        hourly_cost[h] += world.usd_per_hour;
         hourly_secs[h] += 1.0;
 
         // A minute closes at its last second (or the span's); a window with the minute
         // before a wall-clock multiple of five.
-        if step % 60 == 59 || step + 1 == n {
+        if step + 1 == next_minute_at || step + 1 == n {
             p99_1m.push(minute_mix.quantile_ms(&service.latency, 0.99, cold_factor));
             p50_1m.push(minute_mix.quantile_ms(&service.latency, 0.5, cold_factor));
             window_mix.merge(&minute_mix);
@@ -1089,6 +1244,9 @@ pub fn simulate(
         .flatten()
         .filter(|p| **p > cfg.slo_p99_ms)
         .count();
+    for c in hourly_cost.iter_mut() {
+        *c /= 3600.0;
+    }
     let cost_total: f64 = hourly_cost.iter().sum();
     let cost_off_peak: f64 = hourly_cost
         .iter()
@@ -1160,90 +1318,77 @@ fn evict(nodes: &mut [Node], pods: &mut [Pod], k: usize, t: f64) {
 
 /// The cluster autoscaler's scale-down (§3.2) on slot utilisation: nodes under the threshold
 /// whose pods fit on the other nodes' free slots are unneeded; after `unneeded_s` the empty
-/// ones go in bulk (at most 10), else one non-empty node is drained.
+/// ones go in bulk (at most 10), else one non-empty node is drained. Whether it removed one.
 fn scale_down_ca(
     world: &mut World,
     t: f64,
-    ppn: u32,
     min_nodes: u32,
     unneeded_s: f64,
     threshold: f64,
 ) -> bool {
     let World { nodes, pods, .. } = world;
-    let live: Vec<usize> = (0..nodes.len())
-        .filter(|&k| !nodes[k].deleted && nodes[k].ready_at <= t)
-        .collect();
-    let free_total: u32 = live.iter().map(|&k| ppn - nodes[k].pods.min(ppn)).sum();
-    for &k in &live {
-        let used = nodes[k].pods;
-        let others_free = free_total - (ppn - used.min(ppn));
-        let unneeded = f64::from(used) / f64::from(ppn) < threshold && used <= others_free;
-        if unneeded {
-            nodes[k].unneeded_since.get_or_insert(t);
+    let free_total: u32 = nodes.iter().filter(|nd| nd.usable(t)).map(Node::free).sum();
+    for nd in nodes.iter_mut().filter(|nd| nd.usable(t)) {
+        let others_free = free_total - nd.free();
+        let under = f64::from(nd.pods) < threshold * f64::from(nd.slots);
+        if under && nd.pods <= others_free {
+            nd.unneeded_since.get_or_insert(t);
         } else {
-            nodes[k].unneeded_since = None;
+            nd.unneeded_since = None;
         }
     }
+    let due = |nd: &Node| nd.usable(t) && nd.unneeded_since.is_some_and(|s| t - s >= unneeded_s);
     let mut remaining = nodes.iter().filter(|nd| !nd.deleted).count() as u32;
-    let due: Vec<usize> = live
-        .iter()
-        .copied()
-        .filter(|&k| nodes[k].unneeded_since.is_some_and(|s| t - s >= unneeded_s))
-        .collect();
     let mut removed = 0;
-    let empty: Vec<usize> = due
-        .iter()
-        .copied()
-        .filter(|&k| nodes[k].pods == 0)
-        .collect();
-    for k in empty {
+    for nd in nodes.iter_mut() {
         if remaining <= min_nodes || removed >= 10 {
-            return true;
+            break;
         }
-        nodes[k].deleted = true;
-        remaining -= 1;
-        removed += 1;
+        if due(nd) && nd.pods == 0 {
+            nd.deleted = true;
+            remaining -= 1;
+            removed += 1;
+        }
     }
-    if removed == 0
-        && remaining > min_nodes
-        && let Some(&k) = due.iter().min_by_key(|&&k| nodes[k].pods)
-    {
+    if removed > 0 || remaining <= min_nodes {
+        return removed > 0;
+    }
+    let drain = (0..nodes.len())
+        .filter(|&k| due(&nodes[k]))
+        .min_by_key(|&k| nodes[k].pods);
+    if let Some(k) = drain {
         evict(nodes, pods, k, t);
         nodes[k].deleted = true;
         return true;
     }
-    removed > 0
+    false
 }
 
 /// Karpenter's consolidation (§4.2) on slot counts: empty nodes past `consolidateAfter`
 /// first (Emptiness), else, when underutilised nodes may go, the least used node whose pods
-/// fit elsewhere; at most the budget's nodes at once.
-#[allow(clippy::too_many_arguments)]
+/// fit elsewhere; at most the budget's nodes at once. Whether it removed one.
 fn consolidate_karpenter(
     world: &mut World,
     t: f64,
-    ppn: u32,
     min_nodes: u32,
     consolidate_after_s: f64,
     underutilized: bool,
-    budget_fraction: f64,
+    budget: Budget,
 ) -> bool {
     let World { nodes, pods, .. } = world;
-    let live: Vec<usize> = (0..nodes.len())
-        .filter(|&k| !nodes[k].deleted && nodes[k].ready_at <= t)
-        .collect();
-    let total = live.len() as u32;
-    let budget = (f64::from(total) * budget_fraction).ceil() as u32;
+    let total = nodes.iter().filter(|nd| nd.usable(t)).count() as u32;
+    let budget = budget.allowed(total);
     // The 15 s validation delay: a command stands only if nothing changed meanwhile.
-    let ready_to_go = |nd: &Node| t >= nd.last_pod_event + consolidate_after_s + 15.0;
+    let ready_to_go =
+        |nd: &Node| nd.usable(t) && t >= nd.last_pod_event + consolidate_after_s + 15.0;
     let mut remaining = nodes.iter().filter(|nd| !nd.deleted).count() as u32;
     let mut removed = 0;
-    for &k in &live {
+    for nd in nodes.iter_mut() {
         if removed >= budget || remaining <= min_nodes {
             return removed > 0;
         }
-        if nodes[k].pods == 0 && ready_to_go(&nodes[k]) {
-            nodes[k].deleted = true;
+        if nd.pods == 0 && ready_to_go(nd) {
+            nd.deleted = true;
             removed += 1;
             remaining -= 1;
         }
@@ -1251,16 +1396,10 @@ fn consolidate_karpenter(
     if removed > 0 || !underutilized || remaining <= min_nodes || budget == 0 {
         return removed > 0;
     }
-    let free_total: u32 = live
-        .iter()
-        .filter(|&&k| !nodes[k].deleted)
-        .map(|&k| ppn - nodes[k].pods.min(ppn))
-        .sum();
-    let candidate = live
-        .iter()
-        .copied()
-        .filter(|&k| !nodes[k].deleted && ready_to_go(&nodes[k]))
-        .filter(|&k| nodes[k].pods <= free_total - (ppn - nodes[k].pods.min(ppn)))
+    let free_total: u32 = nodes.iter().filter(|nd| nd.usable(t)).map(Node::free).sum();
+    let candidate = (0..nodes.len())
+        .filter(|&k| ready_to_go(&nodes[k]))
+        .filter(|&k| nodes[k].pods <= free_total - nodes[k].free())
         .min_by_key(|&k| nodes[k].pods);
     if let Some(k) = candidate {
         evict(nodes, pods, k, t);

@@ -6,9 +6,11 @@
 use serde::Serialize;
 
 use super::latency::LatencyTable;
-use super::{NodePool, Provisioner, Scaler, ServiceModel, SimConfig, SimError, SimResult};
+use super::{
+    Budget, NodePool, NodeShape, Provisioner, Scaler, ServiceModel, SimConfig, SimError, SimResult,
+};
 use crate::analysis::Analysis;
-use crate::analysis::cost::{node_model, serving_workload};
+use crate::analysis::cost::{node_model, serving_pods_per_node, serving_workload};
 use crate::cluster::ClusterConfig;
 use crate::cluster::nodes::Catalogue;
 
@@ -132,7 +134,26 @@ pub fn setup(
             provision_s: opts.provision_s.unwrap_or(KARPENTER_PROVISION_S),
             consolidate_after_s: c.and_then(|c| c.after_s).unwrap_or(0) as f64,
             underutilized: c.is_none_or(|c| c.policy != "WhenEmpty"),
-            budget_fraction: 0.1,
+            budget: c
+                .and_then(|c| Budget::of_budgets(&c.budgets))
+                .unwrap_or(Budget::DEFAULT),
+            instance_types: group.map_or_else(Vec::new, |g| {
+                let mut shapes = Vec::new();
+                for name in &g.instance_types {
+                    match catalogue.get(name) {
+                        Some(it) => shapes.push(NodeShape {
+                            name: name.clone(),
+                            pods_per_node: serving_pods_per_node(config, g, it),
+                            usd_per_node_hour: it.usd_per_hour,
+                        }),
+                        None => notes.push(format!(
+                            "Karpenter NodePool {}: instance type {name} is not in the catalogue (add it with --prices): not launched in the replay",
+                            g.name
+                        )),
+                    }
+                }
+                shapes
+            }),
         }
     } else {
         Provisioner::cluster_autoscaler(opts.provision_s.unwrap_or(if gke {
