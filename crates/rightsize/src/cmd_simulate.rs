@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use anyhow::{Context, anyhow};
 use clap::Args;
 use rightsize_core::cluster::ClusterConfig;
-use rightsize_core::sim::setup::{Fidelity, SetupOptions, fidelity, setup};
+use rightsize_core::sim::setup::{Fidelity, SetupOptions, StartupBasis, fidelity, setup};
 use rightsize_core::sim::{self, Demand, SIM_SCHEMA_VERSION, SimResult};
 use serde::Serialize;
 
@@ -72,8 +72,17 @@ struct Output<'a> {
     baseline: Option<Replay<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     fidelity: Option<&'a Fidelity>,
+    startup: Startup<'a>,
     notes: Vec<String>,
     warnings: Vec<String>,
+}
+
+/// The pods' start-up the replays used, and where it came from.
+#[derive(Debug, Serialize)]
+struct Startup<'a> {
+    seconds: f64,
+    #[serde(flatten)]
+    basis: &'a StartupBasis,
 }
 
 fn non_negative(flag: &str, v: Option<f64>) -> anyhow::Result<()> {
@@ -159,29 +168,40 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
         even_spread: args.even_spread,
     };
     let tz = args.inputs.analysis.tz.clone();
-    let replay = |config: &ClusterConfig| -> anyhow::Result<(SimResult, Vec<String>)> {
-        let s = setup(&a, config, &catalogue, &tz, &opts).context(
-            "cannot set up the replay; fix the configuration or give the missing figure as a flag",
-        )?;
-        let r = sim::simulate(&demand, &s.service, &s.pool, &s.scaler, &s.config)?;
-        Ok((r, s.notes))
+    let context =
+        "cannot set up the replay; fix the configuration or give the missing figure as a flag";
+    // Today's configuration produced the telemetry: the start-up is fitted against its replay
+    // and then holds for any proposal.
+    let today = setup(&a, Some(&demand), &base, &catalogue, &tz, &opts).context(context)?;
+    let mut notes = today.notes.clone();
+    let replay_today = || {
+        sim::simulate(
+            &demand,
+            &today.service,
+            &today.pool,
+            &today.scaler,
+            &today.config,
+        )
     };
-    let (config, label) = match &policy {
+    let (result, baseline, label) = match &policy {
         Some(p) => {
             let merged = with_policy(&base, p)?;
             let label = format!("proposed: {}", describe(&merged));
-            (merged, label)
+            let fixed = SetupOptions {
+                startup_s: Some(today.service.startup_s),
+                ..opts.clone()
+            };
+            let s = setup(&a, None, &merged, &catalogue, &tz, &fixed).context(context)?;
+            notes.extend(s.notes.iter().cloned());
+            let r = sim::simulate(&demand, &s.service, &s.pool, &s.scaler, &s.config)?;
+            let baseline = if args.baseline {
+                Some(replay_today()?)
+            } else {
+                None
+            };
+            (r, baseline, label)
         }
-        None => (base.clone(), format!("today: {}", describe(&base))),
-    };
-    let (result, mut notes) = replay(&config)?;
-    let baseline = match (&policy, args.baseline) {
-        (Some(_), true) => {
-            let (r, base_notes) = replay(&base)?;
-            notes.extend(base_notes);
-            Some(r)
-        }
-        _ => None,
+        None => (replay_today()?, None, format!("today: {}", describe(&base))),
     };
     let fid = if args.baseline {
         Some(fidelity(&a, baseline.as_ref().unwrap_or(&result)))
@@ -204,6 +224,10 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
                 series: &b.series,
             }),
             fidelity: fid.as_ref(),
+            startup: Startup {
+                seconds: today.service.startup_s,
+                basis: &today.startup,
+            },
             notes,
             warnings,
         };

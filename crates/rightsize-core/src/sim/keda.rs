@@ -6,7 +6,7 @@
 
 use crate::cluster::hpa::{Hpa, Metric, MetricIdentifier, MetricSource, ObjectMeta, Target};
 use crate::cluster::hpa::{TargetRef, TargetType};
-use crate::cluster::keda::{ScaledObject, Trigger};
+use crate::cluster::keda::{Fallback, ScaledObject, Trigger};
 
 /// One field of a five-field cron expression: the values it matches, and whether it was `*`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -285,9 +285,88 @@ impl KedaExecutor {
     }
 }
 
+/// The value KEDA reports for a trigger in fallback (§5.5), so that the HPA computes the
+/// fallback's replicas: `target × replicas` for `AverageValue`, `target × replicas / ready`
+/// for `Value` (`None` without ready pods, where KEDA aborts, or for other targets). `cur` is
+/// the current replica count its behavior combines with.
+pub fn fallback_value(fb: &Fallback, target: &Target, cur: u32, ready: u32) -> Option<f64> {
+    let replicas = match fb.behavior.as_str() {
+        "currentReplicas" => cur,
+        "currentReplicasIfHigher" => cur.max(fb.replicas),
+        "currentReplicasIfLower" => cur.min(fb.replicas),
+        _ => fb.replicas,
+    };
+    match *target {
+        Target::AverageValue(t) => Some(t * f64::from(replicas)),
+        Target::Value(t) if ready > 0 => Some(t * f64::from(replicas) / f64::from(ready)),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fallback_values_make_the_hpa_ask_for_the_fallback_replicas() {
+        let fb = |replicas: u32, behavior: &str| Fallback {
+            failure_threshold: 3,
+            replicas,
+            behavior: behavior.into(),
+        };
+        // (fallback, target, current replicas, ready pods, value)
+        let cases = [
+            (
+                fb(6, "static"),
+                Target::AverageValue(20.0),
+                2,
+                2,
+                Some(120.0),
+            ),
+            (
+                fb(6, "currentReplicas"),
+                Target::AverageValue(20.0),
+                3,
+                3,
+                Some(60.0),
+            ),
+            (
+                fb(6, "currentReplicasIfHigher"),
+                Target::AverageValue(1.0),
+                9,
+                9,
+                Some(9.0),
+            ),
+            (
+                fb(6, "currentReplicasIfHigher"),
+                Target::AverageValue(1.0),
+                2,
+                2,
+                Some(6.0),
+            ),
+            (
+                fb(6, "currentReplicasIfLower"),
+                Target::AverageValue(1.0),
+                9,
+                9,
+                Some(6.0),
+            ),
+            (
+                fb(6, "currentReplicasIfLower"),
+                Target::AverageValue(1.0),
+                2,
+                2,
+                Some(2.0),
+            ),
+            // Value: divided by the ready pods, so that ratio × ready = replicas.
+            (fb(6, "static"), Target::Value(10.0), 4, 3, Some(20.0)),
+            (fb(6, "static"), Target::Value(10.0), 4, 0, None),
+            (fb(6, "static"), Target::Utilization(50), 4, 4, None),
+        ];
+        for (i, (f, target, cur, ready, want)) in cases.iter().enumerate() {
+            assert_eq!(fallback_value(f, target, *cur, *ready), *want, "case {i}");
+        }
+    }
 
     fn cron(s: &str) -> Cron {
         Cron::parse(s).expect("valid cron")

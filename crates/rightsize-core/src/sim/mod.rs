@@ -350,6 +350,8 @@ pub struct SimSeries {
     pub p50_5m_ms: Vec<Option<f64>>,
     /// p99 of each minute.
     pub p99_1m_ms: Vec<Option<f64>>,
+    /// Mean ready pods in each minute.
+    pub ready_pods_1m: Vec<f64>,
     /// p50 of each minute.
     pub p50_1m_ms: Vec<Option<f64>>,
 }
@@ -603,8 +605,19 @@ enum MetricFeed {
     },
     /// A KEDA cron trigger: desired replicas while active.
     Cron { active: Vec<bool>, desired: u32 },
-    /// Not modelled: always fails (blocks scale-down, as a broken metric does).
-    Unsupported,
+    /// Not modelled: always fails (blocks scale-down, as a broken metric does). `resource`:
+    /// a CPU or memory metric, which KEDA's fallback does not cover.
+    Unsupported { resource: bool },
+}
+
+impl MetricFeed {
+    /// Whether KEDA's fallback replaces this trigger's failures (§5.5: not for cpu or memory).
+    fn falls_back(&self) -> bool {
+        !matches!(
+            self,
+            MetricFeed::Cpu | MetricFeed::Unsupported { resource: true }
+        )
+    }
 }
 
 /// A periodic task in a loop of one-second steps: due at `first`, then every `period` steps.
@@ -684,7 +697,7 @@ fn feeds_of_hpa(hpa: &Hpa, cfg: &SimConfig, warnings: &mut Vec<String>) -> Vec<M
                     "HPA {}: the {name} metric is not modelled (its usage does not follow load): it is replayed as unavailable, which blocks scale-down",
                     hpa.metadata.name
                 ));
-                MetricFeed::Unsupported
+                MetricFeed::Unsupported { resource: true }
             }
         })
         .collect()
@@ -743,11 +756,19 @@ fn feeds_of_scaled_object(
                     }
                 }
                 Trigger::Resource { name, .. } | Trigger::Other { kind: name } => {
+                    let resource = matches!(t, Trigger::Resource { .. });
                     warnings.push(format!(
-                        "ScaledObject {}: the {name} trigger is not modelled: it is replayed as unavailable",
-                        so.metadata.name
+                        "ScaledObject {}: the {name} trigger is not modelled: it is replayed as unavailable{}",
+                        so.metadata.name,
+                        match &so.fallback {
+                            Some(f) if !resource => format!(
+                                ", so after {} failed reads its fallback of {} replicas ({}) applies",
+                                f.failure_threshold, f.replicas, f.behavior
+                            ),
+                            _ => String::new(),
+                        }
                     ));
-                    MetricFeed::Unsupported
+                    MetricFeed::Unsupported { resource }
                 }
             })
         })
@@ -764,15 +785,29 @@ pub fn simulate_all(
     cfg: &SimConfig,
     threads: usize,
 ) -> Vec<Result<SimResult, SimError>> {
-    let threads = threads.clamp(1, scalers.len().max(1));
-    let chunk = scalers.len().div_ceil(threads).max(1);
+    let services = vec![service.clone(); scalers.len()];
+    simulate_each(demand, &services, pool, scalers, cfg, threads)
+}
+
+/// [`simulate_all`] with a service model per scaler (`services[i]` with `scalers[i]`).
+pub fn simulate_each(
+    demand: &Demand,
+    services: &[ServiceModel],
+    pool: &NodePool,
+    scalers: &[Scaler],
+    cfg: &SimConfig,
+    threads: usize,
+) -> Vec<Result<SimResult, SimError>> {
+    let runs: Vec<(&ServiceModel, &Scaler)> = services.iter().zip(scalers).collect();
+    let threads = threads.clamp(1, runs.len().max(1));
+    let chunk = runs.len().div_ceil(threads).max(1);
     std::thread::scope(|scope| {
-        let handles: Vec<_> = scalers
+        let handles: Vec<_> = runs
             .chunks(chunk)
             .map(|part| {
                 scope.spawn(move || {
                     part.iter()
-                        .map(|sc| simulate(demand, service, pool, sc, cfg))
+                        .map(|(service, sc)| simulate(demand, service, pool, sc, cfg))
                         .collect::<Vec<_>>()
                 })
             })
@@ -892,6 +927,11 @@ pub fn simulate(
     let mut cpu_sample: Option<(f64, f64)> = None;
     let mut rate_samples: Vec<f64> = vec![0.0; feeds.len()];
     let mut readings: Vec<Reading> = Vec::with_capacity(feeds.len());
+    // KEDA's fallback and each trigger's consecutive failures.
+    let mut fallback = match scaler {
+        Scaler::Keda(so) => so.fallback.as_ref().map(|f| (f, vec![0u32; feeds.len()])),
+        _ => None,
+    };
 
     // Per-hour and per-window accumulators.
     let hours = n.div_ceil(3600);
@@ -912,6 +952,8 @@ pub fn simulate(
     let mut window_mix = LatencyMix::new();
     let cold_factor = service.cold_factor.max(1.0);
     let (mut p99_1m, mut p50_1m) = (Vec::with_capacity(minutes), Vec::with_capacity(minutes));
+    let mut ready_1m = Vec::with_capacity(minutes);
+    let (mut minute_ready, mut minute_secs) = (0u64, 0u32);
     let (mut p99_5m, mut p50_5m) = (Vec::with_capacity(windows), Vec::with_capacity(windows));
     let (mut requests, mut shed, mut timed_out) = (0.0, 0.0, 0.0);
     let mut scale_events = 0usize;
@@ -1024,7 +1066,7 @@ pub fn simulate(
                 MetricFeed::RequestRate { activation, .. } => rate_samples[i] > *activation,
                 MetricFeed::Cron { active, .. } => active[minute.min(active.len() - 1)],
                 MetricFeed::Cpu => true,
-                MetricFeed::Unsupported => false,
+                MetricFeed::Unsupported { .. } => false,
             });
             if let Some(r) = exec.poll(t, spec, active) {
                 if r != spec {
@@ -1091,8 +1133,33 @@ pub fn simulate(
                     ready_pods: serving,
                     status_replicas,
                 },
-                MetricFeed::Unsupported => Reading::Failed,
+                MetricFeed::Unsupported { .. } => Reading::Failed,
             }));
+            // KEDA's fallback: past the threshold of consecutive failures, a failing trigger
+            // reports the value that makes the HPA ask for the fallback's replicas.
+            if let Some((fb, failures)) = fallback.as_mut() {
+                for (i, r) in readings.iter_mut().enumerate() {
+                    if !feeds[i].falls_back() {
+                        continue;
+                    }
+                    if *r != Reading::Failed {
+                        failures[i] = 0;
+                        continue;
+                    }
+                    failures[i] += 1;
+                    let target = c.hpa.metrics.get(i).map(|m| &m.target);
+                    if failures[i] > fb.failure_threshold
+                        && let Some(value) =
+                            target.and_then(|tg| keda::fallback_value(fb, tg, spec, serving))
+                    {
+                        *r = Reading::Total {
+                            value,
+                            ready_pods: serving,
+                            status_replicas,
+                        };
+                    }
+                }
+            }
             let replicas = c.reconcile(t, spec, &readings);
             if replicas != spec {
                 scale_events += 1;
@@ -1219,6 +1286,8 @@ pub fn simulate(
         let live_nodes = world.live_nodes;
         max_nodes = max_nodes.max(live_nodes);
         hourly_ready[h] += f64::from(ready);
+        minute_ready += u64::from(ready);
+        minute_secs += 1;
         hourly_nodes[h] += f64::from(live_nodes);
         hourly_cost[h] += world.usd_per_hour;
         hourly_secs[h] += 1.0;
@@ -1227,6 +1296,8 @@ pub fn simulate(
         // before a wall-clock multiple of five.
         if step + 1 == next_minute_at || step + 1 == n {
             p99_1m.push(minute_mix.quantile_ms(&service.latency, 0.99, cold_factor));
+            ready_1m.push(minute_ready as f64 / f64::from(minute_secs.max(1)));
+            (minute_ready, minute_secs) = (0, 0);
             p50_1m.push(minute_mix.quantile_ms(&service.latency, 0.5, cold_factor));
             window_mix.merge(&minute_mix);
             minute_mix.clear();
@@ -1253,7 +1324,8 @@ pub fn simulate(
         .zip(&off_peak_hour)
         .filter(|(_, o)| **o)
         .map(|(c, _)| c)
-        .sum();
+        .sum::<f64>()
+        + 0.0; // an empty sum is -0.0
     let node_hours = hourly_nodes.iter().sum::<f64>() / 3600.0;
     let ready_seconds: f64 = hourly_ready.iter().sum();
     for h in 0..hours {
@@ -1290,6 +1362,7 @@ pub fn simulate(
             p99_5m_ms: p99_5m,
             p50_5m_ms: p50_5m,
             p99_1m_ms: p99_1m,
+            ready_pods_1m: ready_1m,
             p50_1m_ms: p50_1m,
         },
         warnings,

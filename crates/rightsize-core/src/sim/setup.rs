@@ -7,7 +7,8 @@ use serde::Serialize;
 
 use super::latency::LatencyTable;
 use super::{
-    Budget, NodePool, NodeShape, Provisioner, Scaler, ServiceModel, SimConfig, SimError, SimResult,
+    Budget, Demand, NodePool, NodeShape, Provisioner, Scaler, ServiceModel, SimConfig, SimError,
+    SimResult,
 };
 use crate::analysis::Analysis;
 use crate::analysis::cost::{node_model, serving_pods_per_node, serving_workload};
@@ -58,11 +59,121 @@ pub struct Setup {
     pub config: SimConfig,
     /// Assumptions made, in words.
     pub notes: Vec<String>,
+    /// Where the start-up time came from.
+    pub startup: StartupBasis,
+}
+
+/// Where the pods' start-up time came from.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "source", rename_all = "snake_case")]
+pub enum StartupBasis {
+    /// `--startup-s`.
+    Flag,
+    /// Replays of today's scaler with candidate start-ups against the ready pods the
+    /// telemetry shows around its scale-ups (see [`fit_startup`]).
+    Fitted(StartupFit),
+    /// The readiness probe's earliest success plus [`CONTAINER_START_S`].
+    Probe,
+    /// [`DEFAULT_STARTUP_S`]: no probe, and the data did not show it.
+    Default,
+}
+
+/// Start-ups tried and how far each replay's ready pods were from the telemetry's.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StartupFit {
+    /// The best candidate, seconds.
+    pub startup_s: f64,
+    /// `[candidate seconds, mean absolute error in ready pods]` for each candidate, over the
+    /// minutes around the telemetry's scale-ups.
+    pub errors: Vec<(f64, f64)>,
+    /// Scale-ups seen in the telemetry.
+    pub scale_ups: usize,
+}
+
+/// Start-ups a fit tries, seconds.
+pub const STARTUP_CANDIDATES_S: [f64; 12] = [
+    0.0, 15.0, 30.0, 45.0, 60.0, 90.0, 120.0, 180.0, 240.0, 300.0, 420.0, 600.0,
+];
+
+/// Minutes either side of an observed scale-up that a start-up fit compares.
+const FIT_SPAN_MIN: usize = 10;
+
+/// Fits the pods' start-up from the telemetry: pods appear in it when they serve their first
+/// request, so the lag between today's scaler deciding to scale up (which the replay knows)
+/// and the new pods' first requests is the start-up. Each candidate of
+/// [`STARTUP_CANDIDATES_S`] is replayed with today's scaler, and the one whose ready pods per
+/// minute come closest to `observed` (the telemetry's ready pods per minute, aligned with
+/// `demand`) in the minutes around its scale-ups wins. `None` when the data cannot tell: fewer
+/// than three scale-ups, a fixed replica count, or errors that differ by less than 5% between
+/// candidates (smooth ramps that a CPU HPA follows pod by pod hide the start-up: the HPA
+/// makes up for slow pods with more of them).
+pub fn fit_startup(
+    observed: &[u32],
+    demand: &Demand,
+    s: &Setup,
+    threads: usize,
+) -> Option<StartupFit> {
+    if matches!(s.scaler, Scaler::Fixed(_)) {
+        return None;
+    }
+    // A scale-up: more pods than in any of the five minutes before, and the first such minute
+    // in its span.
+    let mut ups: Vec<usize> = Vec::new();
+    for m in 5..observed.len() {
+        let before = observed[m - 5..m].iter().copied().max().unwrap_or(0);
+        if observed[m] > before && ups.last().is_none_or(|&u| m > u + FIT_SPAN_MIN) {
+            ups.push(m);
+        }
+    }
+    if ups.len() < 3 {
+        return None;
+    }
+    let mut near = vec![false; observed.len()];
+    for &m in &ups {
+        for flag in near
+            .iter_mut()
+            .take((m + FIT_SPAN_MIN + 1).min(observed.len()))
+            .skip(m.saturating_sub(FIT_SPAN_MIN))
+        {
+            *flag = true;
+        }
+    }
+    let scalers = vec![s.scaler.clone(); STARTUP_CANDIDATES_S.len()];
+    let services: Vec<ServiceModel> = STARTUP_CANDIDATES_S
+        .iter()
+        .map(|&c| ServiceModel {
+            startup_s: c,
+            ..s.service.clone()
+        })
+        .collect();
+    let results = super::simulate_each(demand, &services, &s.pool, &scalers, &s.config, threads);
+    let mut errors = Vec::new();
+    for (c, r) in STARTUP_CANDIDATES_S.iter().zip(results) {
+        let r = r.ok()?;
+        let (mut sum, mut n) = (0.0, 0usize);
+        for (m, sim) in r.series.ready_pods_1m.iter().enumerate() {
+            if near.get(m).copied().unwrap_or(false) {
+                sum += (sim - f64::from(observed[m])).abs();
+                n += 1;
+            }
+        }
+        errors.push((*c, sum / n.max(1) as f64));
+    }
+    let (best, best_err) = errors.iter().copied().min_by(|x, y| x.1.total_cmp(&y.1))?;
+    let worst = errors.iter().map(|e| e.1).fold(0.0, f64::max);
+    (worst > best_err * 1.05).then_some(StartupFit {
+        startup_s: best,
+        errors,
+        scale_ups: ups.len(),
+    })
 }
 
 /// Builds the inputs from an analysis of the telemetry and the configuration it ran under.
+/// With `demand`, a start-up not given in `opts` is fitted from the data when it shows one
+/// ([`fit_startup`]).
 pub fn setup(
     a: &Analysis,
+    demand: Option<&Demand>,
     config: &ClusterConfig,
     catalogue: &Catalogue,
     tz: &jiff::tz::TimeZone,
@@ -102,24 +213,20 @@ pub fn setup(
         }
     };
     let workload = serving_workload(config);
-    let startup_s = opts.startup_s.unwrap_or_else(|| {
-        let probe = workload.and_then(|w| {
+    let probe_s = workload
+        .and_then(|w| {
             w.containers
                 .iter()
                 .filter_map(|c| c.readiness.as_ref())
                 .map(|r| r.earliest_ready_s())
                 .max()
-        });
-        match probe {
-            Some(p) => f64::from(p) + CONTAINER_START_S,
-            None => {
-                notes.push(format!(
-                    "no readiness probe: pods assumed to serve {DEFAULT_STARTUP_S} s after scheduling (--startup-s to change)"
-                ));
-                DEFAULT_STARTUP_S
-            }
-        }
-    });
+        })
+        .map(|p| f64::from(p) + CONTAINER_START_S);
+    let (startup_s, startup_basis) = match (opts.startup_s, probe_s) {
+        (Some(s), _) => (s, StartupBasis::Flag),
+        (None, Some(p)) => (p, StartupBasis::Probe),
+        (None, None) => (DEFAULT_STARTUP_S, StartupBasis::Default),
+    };
     let cold = &a.pods.cold_start;
     let (cold_s, cold_factor) = match cold.cold_p99_ratio {
         Some(r) if cold.cold_minutes > 0 && r > 1.0 => (cold.cold_minutes as f64 * 60.0, r),
@@ -195,7 +302,7 @@ pub fn setup(
         initial_replicas: a.pods.ready_per_minute.first().copied().filter(|r| *r > 0),
         ..SimConfig::default()
     };
-    Ok(Setup {
+    let mut s = Setup {
         service: ServiceModel {
             latency: LatencyTable::new(&queue, overload_ms),
             cpu_per_request_core_s,
@@ -214,7 +321,29 @@ pub fn setup(
         scaler,
         config: sim_config,
         notes,
-    })
+        startup: startup_basis,
+    };
+    if let (Some(d), None) = (demand, opts.startup_s)
+        && let Some(fit) = fit_startup(&a.pods.ready_per_minute, d, &s, 2)
+    {
+        s.service.startup_s = fit.startup_s;
+        s.startup = StartupBasis::Fitted(fit);
+    }
+    let startup = s.service.startup_s;
+    match &s.startup {
+        StartupBasis::Fitted(fit) => s.notes.push(format!(
+            "pod start-up {startup:.0} s, fitted from the telemetry: replays of today's scaler with start-ups from 0 to 600 s came closest to the ready pods seen around its {} scale-ups{}",
+            fit.scale_ups,
+            probe_s.map_or(String::new(), |p| format!(
+                " (the readiness probe alone implies at least {p:.0} s)"
+            ))
+        )),
+        StartupBasis::Default => s.notes.push(format!(
+            "no readiness probe, and the telemetry's scale-ups do not show the start-up: pods assumed to serve {DEFAULT_STARTUP_S} s after scheduling (--startup-s to change)"
+        )),
+        StartupBasis::Flag | StartupBasis::Probe => {}
+    }
+    Ok(s)
 }
 
 /// How closely a replay of today's configuration matches what the telemetry showed.

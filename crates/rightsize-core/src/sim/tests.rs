@@ -33,6 +33,7 @@ fn the_baseline_replay_matches_the_recorded_week() {
     let (a, demand, config) = world();
     let s = setup(
         &a,
+        Some(&demand),
         &config,
         &Catalogue::built_in(),
         &jiff::tz::TimeZone::UTC,
@@ -42,7 +43,7 @@ fn the_baseline_replay_matches_the_recorded_week() {
     assert!(matches!(s.scaler, Scaler::Hpa(_)));
     let r = simulate(&demand, &s.service, &s.pool, &s.scaler, &s.config).expect("replays");
     let f = fidelity(&a, &r);
-    eprintln!("baseline fidelity: {f:?}");
+    eprintln!("baseline fidelity: {f:?} start-up {:?}", s.startup);
     let ready = f.ready_pods_mape.expect("hours");
     let p99 = f.p99_mape.expect("windows");
     assert!(ready < 0.10, "ready pods MAPE {ready}: {f:?} {:?}", s.notes);
@@ -542,4 +543,123 @@ fn karpenter_replays_launch_bigger_types_when_allowed() {
     );
     assert!((mixed.summary.cost_total - only_small.summary.cost_total).abs() > 0.01);
     assert!(mixed.summary.max_nodes < only_small.summary.max_nodes);
+}
+
+#[test]
+fn keda_fallback_takes_over_a_failing_trigger_after_its_threshold() {
+    // A kafka trigger (not modelled: every read fails) beside a prometheus one. Without a
+    // fallback the failure only blocks scale-down; with `fallback: {failureThreshold: 3,
+    // replicas: 6}` the fourth failed sync (~60 s in) makes the HPA ask for 6 replicas.
+    let so = |fallback: &str| {
+        let yaml = format!(
+            "apiVersion: keda.sh/v1alpha1
+kind: ScaledObject
+metadata: {{name: reco}}
+spec:
+  scaleTargetRef: {{name: reco}}
+  minReplicaCount: 2
+  maxReplicaCount: 20
+{fallback}
+  triggers:
+  - type: kafka
+    metadata: {{bootstrapServers: 'kafka:9092', consumerGroup: reco, topic: requests, lagThreshold: '50'}}
+  - type: prometheus
+    metadata: {{serverAddress: 'http://prom:9090', query: 'sum(rate(http_requests_total[1m]))', threshold: '20'}}
+"
+        );
+        let mut c = ClusterConfig::new();
+        c.read(&yaml, "so.yaml").expect("valid");
+        c.scaled_objects.remove(0)
+    };
+    let d = flat(30.0, 1_800);
+    let cfg = SimConfig {
+        initial_replicas: Some(2),
+        ..SimConfig::default()
+    };
+    let run = |so| {
+        let room = NodePool {
+            min_nodes: 3,
+            ..pool(Provisioner::Fixed)
+        };
+        simulate(&d, &service(), &room, &Scaler::Keda(so), &cfg).expect("replays")
+    };
+    let without = run(so(""));
+    assert!(without.warnings.iter().any(|w| w.contains("kafka")));
+    assert_eq!(without.summary.max_ready_pods, 2, "{:?}", without.summary);
+    let with = run(so("  fallback: {failureThreshold: 3, replicas: 6}"));
+    assert!(
+        with.warnings.iter().any(|w| w.contains("fallback of 6")),
+        "{:?}",
+        with.warnings
+    );
+    assert_eq!(with.summary.max_ready_pods, 6, "{:?}", with.summary);
+    // Held from the second minute on: 4 syncs of 15 s, then start-up.
+    assert!(with.series.hourly_ready_pods[0] > 5.5, "{:?}", with.series);
+    // `currentReplicasIfHigher` with a fallback below the current count keeps the count.
+    let higher = run(so(
+        "  fallback: {failureThreshold: 3, replicas: 1, behavior: currentReplicasIfHigher}",
+    ));
+    assert_eq!(higher.summary.max_ready_pods, 2, "{:?}", higher.summary);
+}
+
+#[test]
+fn the_start_up_is_fitted_from_sharp_scale_ups_and_not_claimed_from_none() {
+    use super::setup::{Setup, StartupBasis, fit_startup};
+    // A day with five sharp rises (30 → 300 req/s for 40 minutes, every ~4 hours), served by
+    // pods that take 180 s to start: what the telemetry would show is the replay's ready pods.
+    let mut demand = flat(30.0, 24 * 3_600);
+    for k in 0..5 {
+        let from = 3_600 + k * 4 * 3_600;
+        for r in &mut demand.rps[from..from + 2_400] {
+            *r = 300.0;
+        }
+    }
+    let truth = ServiceModel {
+        startup_s: 180.0,
+        ..service()
+    };
+    let s = Setup {
+        service: service(),
+        pool: pool(Provisioner::Fixed),
+        scaler: Scaler::Hpa(cpu_hpa(2, 40, 60)),
+        config: SimConfig {
+            initial_replicas: Some(2),
+            ..SimConfig::default()
+        },
+        notes: Vec::new(),
+        startup: StartupBasis::Default,
+    };
+    let s = Setup {
+        pool: NodePool {
+            min_nodes: 10,
+            ..s.pool
+        },
+        ..s
+    };
+    let seen = simulate(&demand, &truth, &s.pool, &s.scaler, &s.config).expect("replays");
+    let observed: Vec<u32> = seen
+        .series
+        .ready_pods_1m
+        .iter()
+        .map(|r| r.round() as u32)
+        .collect();
+    let fit = fit_startup(&observed, &demand, &s, 2).expect("visible");
+    assert_eq!(fit.startup_s, 180.0, "{fit:?}");
+    assert!(fit.scale_ups >= 5, "{fit:?}");
+    // A steady load shows no scale-up: nothing is claimed.
+    let steady = flat(30.0, 6 * 3_600);
+    let seen = simulate(&steady, &truth, &s.pool, &s.scaler, &s.config).expect("replays");
+    let observed: Vec<u32> = seen
+        .series
+        .ready_pods_1m
+        .iter()
+        .map(|r| *r as u32)
+        .collect();
+    assert_eq!(fit_startup(&observed, &steady, &s, 2), None);
+    // Nor for a fixed replica count.
+    let fixed = Setup {
+        scaler: Scaler::Fixed(4),
+        ..s
+    };
+    assert_eq!(fit_startup(&observed, &steady, &fixed, 1), None);
 }
