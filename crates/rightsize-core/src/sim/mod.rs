@@ -938,7 +938,6 @@ pub fn simulate(
     let mut hourly_ready = vec![0.0; hours];
     let mut hourly_nodes = vec![0.0; hours];
     let mut hourly_cost = vec![0.0; hours];
-    let mut hourly_secs = vec![0.0f64; hours];
     let off_peak_hour: Vec<bool> = (0..hours)
         .map(|h| {
             let how = hour_of_week(demand.start_unix_s + h as i64 * 3600, &cfg.tz);
@@ -953,7 +952,7 @@ pub fn simulate(
     let cold_factor = service.cold_factor.max(1.0);
     let (mut p99_1m, mut p50_1m) = (Vec::with_capacity(minutes), Vec::with_capacity(minutes));
     let mut ready_1m = Vec::with_capacity(minutes);
-    let (mut minute_ready, mut minute_secs) = (0u64, 0u32);
+    let mut minute_ready = 0u64;
     let (mut p99_5m, mut p50_5m) = (Vec::with_capacity(windows), Vec::with_capacity(windows));
     let (mut requests, mut shed, mut timed_out) = (0.0, 0.0, 0.0);
     let mut scale_events = 0usize;
@@ -1287,17 +1286,16 @@ pub fn simulate(
         max_nodes = max_nodes.max(live_nodes);
         hourly_ready[h] += f64::from(ready);
         minute_ready += u64::from(ready);
-        minute_secs += 1;
         hourly_nodes[h] += f64::from(live_nodes);
         hourly_cost[h] += world.usd_per_hour;
-        hourly_secs[h] += 1.0;
 
         // A minute closes at its last second (or the span's); a window with the minute
         // before a wall-clock multiple of five.
         if step + 1 == next_minute_at || step + 1 == n {
             p99_1m.push(minute_mix.quantile_ms(&service.latency, 0.99, cold_factor));
-            ready_1m.push(minute_ready as f64 / f64::from(minute_secs.max(1)));
-            (minute_ready, minute_secs) = (0, 0);
+            let minute_secs = (n - minute * 60).min(60);
+            ready_1m.push(minute_ready as f64 / minute_secs as f64);
+            minute_ready = 0;
             p50_1m.push(minute_mix.quantile_ms(&service.latency, 0.5, cold_factor));
             window_mix.merge(&minute_mix);
             minute_mix.clear();
@@ -1329,7 +1327,8 @@ pub fn simulate(
     let node_hours = hourly_nodes.iter().sum::<f64>() / 3600.0;
     let ready_seconds: f64 = hourly_ready.iter().sum();
     for h in 0..hours {
-        let s = hourly_secs[h].max(1.0);
+        // Every hour is whole but the span's last.
+        let s = (n - h * 3600).min(3600) as f64;
         hourly_ready[h] /= s;
         hourly_nodes[h] /= s;
     }
