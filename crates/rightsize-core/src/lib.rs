@@ -3,7 +3,9 @@
 
 pub mod analysis;
 pub mod cluster;
+pub mod par;
 pub mod queueing;
+pub mod recommend;
 pub mod report;
 pub mod sim;
 pub mod telemetry;

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use anyhow::{Context, anyhow};
 use clap::Args;
 use rightsize_core::cluster::ClusterConfig;
-use rightsize_core::sim::setup::{Fidelity, SetupOptions, StartupBasis, fidelity, setup};
+use rightsize_core::sim::setup::{Fidelity, Setup, SetupOptions, StartupBasis, fidelity, setup};
 use rightsize_core::sim::{self, Demand, SIM_SCHEMA_VERSION, SimResult};
 use serde::Serialize;
 
@@ -28,8 +28,20 @@ pub struct SimulateArgs {
     /// (hourly ready pods and 5-minute p99, as mean absolute percentage errors).
     #[arg(long)]
     pub baseline: bool,
-    /// Seconds from a pod being scheduled to serving (default: the readiness probe's earliest
-    /// plus 10 s, or 30 s without a probe).
+    #[command(flatten)]
+    pub replay: ReplayArgs,
+    /// Print the result as JSON (schema in docs/formats.md).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// How the simulator models what the telemetry cannot tell: shared by `simulate` and
+/// `recommend`.
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// Seconds from a pod being scheduled to serving (default: fitted from the telemetry's
+    /// scale-ups when they show it, else the readiness probe's earliest plus 10 s, or 30 s
+    /// without a probe).
     #[arg(long, value_name = "S")]
     pub startup_s: Option<f64>,
     /// Seconds from a node request to a Ready node (default: 75 s for EKS and AKS, 210 s for
@@ -51,9 +63,25 @@ pub struct SimulateArgs {
     /// showed (the analysis's coefficient of variation of per-pod load).
     #[arg(long)]
     pub even_spread: bool,
-    /// Print the result as JSON (schema in docs/formats.md).
-    #[arg(long)]
-    pub json: bool,
+}
+
+impl ReplayArgs {
+    /// The simulator's settings, checked.
+    pub fn options(&self) -> anyhow::Result<SetupOptions> {
+        non_negative("--startup-s", self.startup_s)?;
+        non_negative("--provision-s", self.provision_s)?;
+        non_negative("--cpu-per-request", self.cpu_per_request)?;
+        non_negative("--idle-cpu", self.idle_cpu)?;
+        non_negative("--overload-ms", self.overload_ms)?;
+        Ok(SetupOptions {
+            startup_s: self.startup_s,
+            provision_s: self.provision_s,
+            overload_ms: self.overload_ms,
+            cpu_per_request_core_s: self.cpu_per_request,
+            idle_cpu_cores: self.idle_cpu,
+            even_spread: self.even_spread,
+        })
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -94,25 +122,6 @@ fn non_negative(flag: &str, v: Option<f64>) -> anyhow::Result<()> {
     }
 }
 
-/// Today's configuration with the policy's scaler (and node group, if it gives one).
-fn with_policy(base: &ClusterConfig, policy: &ClusterConfig) -> anyhow::Result<ClusterConfig> {
-    if policy.hpas.is_empty() && policy.scaled_objects.is_empty() {
-        anyhow::bail!(
-            "the --policy files hold no HorizontalPodAutoscaler or ScaledObject: nothing to replay"
-        );
-    }
-    let mut merged = base.clone();
-    merged.hpas = policy.hpas.clone();
-    merged.scaled_objects = policy.scaled_objects.clone();
-    if !policy.node_groups.is_empty() {
-        merged.node_groups = policy.node_groups.clone();
-    }
-    if !policy.workloads.is_empty() {
-        merged.workloads = policy.workloads.clone();
-    }
-    Ok(merged)
-}
-
 fn describe(config: &ClusterConfig) -> String {
     if let Some(h) = config.hpas.first() {
         format!("HorizontalPodAutoscaler {}", h.metadata.name)
@@ -144,35 +153,62 @@ fn print_text(what: &str, r: &SimResult) {
     );
 }
 
+/// What a failed set-up tells the user to do.
+pub const SETUP_CONTEXT: &str =
+    "cannot set up the replay; fix the configuration or give the missing figure as a flag";
+
+/// The week analysed, its demand, and today's configuration set up for replays.
+pub struct Prepared {
+    /// Today's configuration.
+    pub base: ClusterConfig,
+    /// Prices and sizes.
+    pub catalogue: rightsize_core::cluster::nodes::Catalogue,
+    /// The analysis of the week.
+    pub analysis: rightsize_core::analysis::Analysis,
+    /// Its arrival rate per second.
+    pub demand: Demand,
+    /// The zone of hours.
+    pub tz: jiff::tz::TimeZone,
+    /// Today's configuration, set up: the telemetry ran under it, so the pods' start-up is
+    /// fitted against its replay (when the data shows it) and then holds for any proposal.
+    pub today: Setup,
+}
+
+/// Reads and analyses the week, and sets up today's configuration.
+pub fn prepare(inputs: &AnalysisInputs, opts: &SetupOptions) -> anyhow::Result<Prepared> {
+    let (telemetry, base, catalogue, analysis) = analyse(inputs)?;
+    let demand =
+        Demand::from_telemetry(&telemetry).ok_or(anyhow!("the telemetry holds no rows"))?;
+    let tz = inputs.analysis.tz.clone();
+    let today =
+        setup(&analysis, Some(&demand), &base, &catalogue, &tz, opts).context(SETUP_CONTEXT)?;
+    Ok(Prepared {
+        base,
+        catalogue,
+        analysis,
+        demand,
+        tz,
+        today,
+    })
+}
+
 /// Runs the command.
 pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
-    non_negative("--startup-s", args.startup_s)?;
-    non_negative("--provision-s", args.provision_s)?;
-    non_negative("--cpu-per-request", args.cpu_per_request)?;
-    non_negative("--idle-cpu", args.idle_cpu)?;
-    non_negative("--overload-ms", args.overload_ms)?;
+    let opts = args.replay.options()?;
     let policy = if args.policy.is_empty() {
         None
     } else {
         Some(read_config(&args.policy).context("reading --policy")?)
     };
-    let (telemetry, base, catalogue, a) = analyse(&args.inputs)?;
-    let demand =
-        Demand::from_telemetry(&telemetry).ok_or(anyhow!("the telemetry holds no rows"))?;
-    let opts = SetupOptions {
-        startup_s: args.startup_s,
-        provision_s: args.provision_s,
-        overload_ms: args.overload_ms,
-        cpu_per_request_core_s: args.cpu_per_request,
-        idle_cpu_cores: args.idle_cpu,
-        even_spread: args.even_spread,
-    };
-    let tz = args.inputs.analysis.tz.clone();
-    let context =
-        "cannot set up the replay; fix the configuration or give the missing figure as a flag";
-    // Today's configuration produced the telemetry: the start-up is fitted against its replay
-    // and then holds for any proposal.
-    let today = setup(&a, Some(&demand), &base, &catalogue, &tz, &opts).context(context)?;
+    let Prepared {
+        base,
+        catalogue,
+        analysis: a,
+        demand,
+        tz,
+        today,
+    } = prepare(&args.inputs, &opts)?;
+    let context = SETUP_CONTEXT;
     let mut notes = today.notes.clone();
     let replay_today = || {
         sim::simulate(
@@ -185,7 +221,7 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
     };
     let (result, baseline, label) = match &policy {
         Some(p) => {
-            let merged = with_policy(&base, p)?;
+            let merged = base.with_policy(p).map_err(|e| anyhow!("--policy: {e}"))?;
             let label = format!("proposed: {}", describe(&merged));
             let fixed = SetupOptions {
                 startup_s: Some(today.service.startup_s),

@@ -5,6 +5,7 @@ mod cmd_analyze;
 mod cmd_config;
 mod cmd_generate;
 mod cmd_ingest;
+mod cmd_recommend;
 mod cmd_simulate;
 mod inputs;
 mod output;
@@ -65,6 +66,19 @@ enum Command {
     /// Example: rightsize simulate --telemetry week.csv.gz --sample-rate 0.01 --config
     /// manifests/ --slo-p99-ms 250 --policy proposal/hpa.yaml --baseline
     Simulate(cmd_simulate::SimulateArgs),
+    /// Search for the cheapest scaling configuration that keeps p99 under the SLO as today's
+    /// does: HPA tuning, KEDA on the request rate, KEDA cron floors from the weekly profile
+    /// with a reactive trigger, a smaller node floor; each candidate replayed over the week
+    /// and judged against today's replay, the cheapest then stressed (traffic x1.15, a burst
+    /// at the steepest ramp, schedules built on days 1-5 and replayed on days 6-7).
+    ///
+    /// Writes proposed/ (only the manifests the winner changes), recommendation.json and
+    /// recommendation.md to --out. Exits with 1 when no candidate keeps the SLO and saves
+    /// --min-savings, listing the closest and what each breaks.
+    ///
+    /// Example: rightsize recommend --telemetry week.csv.gz --sample-rate 0.01 --config
+    /// manifests/ --slo-p99-ms 250 --out recommendation/
+    Recommend(cmd_recommend::RecommendArgs),
 }
 
 /// A check that ran and failed (an SLO threshold, no feasible configuration): exit code 1.
@@ -81,6 +95,7 @@ fn main() -> ExitCode {
         Command::Config(args) => cmd_config::run(args),
         Command::Analyze(args) => cmd_analyze::run(args),
         Command::Simulate(args) => cmd_simulate::run(args),
+        Command::Recommend(args) => cmd_recommend::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

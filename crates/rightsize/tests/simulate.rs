@@ -126,7 +126,7 @@ fn bad_flags_and_policies_are_clear_errors() {
         ),
         (
             vec!["--policy", empty],
-            "hold no HorizontalPodAutoscaler or ScaledObject",
+            "holds no HorizontalPodAutoscaler or ScaledObject",
         ),
         (vec!["--policy", "/nonexistent/policy.yaml"], "policy"),
     ] {

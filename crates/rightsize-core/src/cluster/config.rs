@@ -66,6 +66,32 @@ fn located(file: &str, doc: &Document<'_>, e: Invalid) -> ConfigError {
 }
 
 impl ClusterConfig {
+    /// This configuration with a policy's scaler in place of its own (the policy's HPAs and
+    /// ScaledObjects replace all of today's), and its node groups and workloads where it gives
+    /// any: what `simulate --policy` and the recommender replay. An error when the policy holds
+    /// no scaler.
+    pub fn with_policy(&self, policy: &ClusterConfig) -> Result<ClusterConfig, String> {
+        if policy.hpas.is_empty() && policy.scaled_objects.is_empty() {
+            return Err(
+                "the policy holds no HorizontalPodAutoscaler or ScaledObject: nothing to replay"
+                    .into(),
+            );
+        }
+        let mut merged = self.clone();
+        merged.hpas = policy.hpas.clone();
+        merged.scaled_objects = policy.scaled_objects.clone();
+        if !policy.node_groups.is_empty() {
+            merged.node_groups = policy.node_groups.clone();
+        }
+        if !policy.workloads.is_empty() {
+            merged.workloads = policy.workloads.clone();
+        }
+        if !policy.vpas.is_empty() {
+            merged.vpas = policy.vpas.clone();
+        }
+        Ok(merged)
+    }
+
     /// An empty model.
     pub fn new() -> Self {
         ClusterConfig {

@@ -63,6 +63,10 @@ pub struct NodeGroup {
     pub limit_cpu_cores: Option<f64>,
     /// Karpenter's consolidation.
     pub consolidation: Option<Consolidation>,
+    /// eksctl: the `metadata.name` and `metadata.region` of the ClusterConfig it came from
+    /// (what a rewritten file must carry).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub eksctl_cluster: Option<(String, String)>,
 }
 
 // ---- eksctl -----------------------------------------------------------------------------------
@@ -193,6 +197,7 @@ fn eksctl_group(g: &EksctlNodeGroup, managed: bool) -> Result<NodeGroup, Invalid
         max_pods_per_node: g.max_pods_per_node,
         limit_cpu_cores: None,
         consolidation: None,
+        eksctl_cluster: None,
     })
 }
 
@@ -204,7 +209,22 @@ impl EksctlConfig {
             .iter()
             .map(|g| eksctl_group(g, true));
         let unmanaged = self.node_groups.iter().map(|g| eksctl_group(g, false));
-        managed.chain(unmanaged).collect()
+        let field = |k: &str| {
+            self.metadata
+                .get(k)
+                .and_then(|v| v.as_str())
+                .map(str::to_string)
+        };
+        let cluster = field("name").zip(field("region"));
+        managed
+            .chain(unmanaged)
+            .map(|g| {
+                g.map(|g| NodeGroup {
+                    eksctl_cluster: cluster.clone(),
+                    ..g
+                })
+            })
+            .collect()
     }
 }
 
@@ -358,6 +378,7 @@ impl NodePoolManifest {
                 after_s,
                 budgets,
             }),
+            eksctl_cluster: None,
         })
     }
 }
@@ -449,6 +470,7 @@ impl ContainerNodePoolManifest {
             max_pods_per_node: s.max_pods_per_node,
             limit_cpu_cores: None,
             consolidation: None,
+            eksctl_cluster: None,
         }
     }
 }

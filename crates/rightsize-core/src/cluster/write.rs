@@ -516,6 +516,8 @@ pub fn eksctl_yaml(
         #[serde(skip_serializing_if = "Option::is_none")]
         desired_capacity: Option<u32>,
         spot: bool,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        max_pods_per_node: Option<u32>,
     }
     let mut metadata = BTreeMap::new();
     metadata.insert("name", cluster);
@@ -531,6 +533,7 @@ pub fn eksctl_yaml(
             max_size: g.max_nodes.unwrap_or(g.min_nodes),
             desired_capacity: g.desired_nodes,
             spot: g.capacity == Capacity::Spot,
+            max_pods_per_node: g.max_pods_per_node,
         }],
     };
     yaml(&c, why, "eksctl ClusterConfig")
@@ -758,9 +761,10 @@ spec:
             max_nodes: Some(30),
             desired_nodes: Some(4),
             capacity: Capacity::OnDemand,
-            max_pods_per_node: None,
+            max_pods_per_node: Some(20),
             limit_cpu_cores: None,
             consolidation: None,
+            eksctl_cluster: Some(("prod".into(), "us-east-1".into())),
         };
         let text = eksctl_yaml("prod", "us-east-1", &g, "smaller night floor").expect("eksctl");
         let mut c = ClusterConfig::new();

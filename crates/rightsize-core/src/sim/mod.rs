@@ -799,26 +799,8 @@ pub fn simulate_each(
     threads: usize,
 ) -> Vec<Result<SimResult, SimError>> {
     let runs: Vec<(&ServiceModel, &Scaler)> = services.iter().zip(scalers).collect();
-    let threads = threads.clamp(1, runs.len().max(1));
-    let chunk = runs.len().div_ceil(threads).max(1);
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = runs
-            .chunks(chunk)
-            .map(|part| {
-                scope.spawn(move || {
-                    part.iter()
-                        .map(|(service, sc)| simulate(demand, service, pool, sc, cfg))
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| {
-                h.join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-            })
-            .collect()
+    crate::par::par_map(&runs, threads, |(service, sc)| {
+        simulate(demand, service, pool, sc, cfg)
     })
 }
 
@@ -1368,7 +1350,7 @@ pub fn simulate(
     })
 }
 
-fn hour_of_week(unix_s: i64, tz: &jiff::tz::TimeZone) -> usize {
+pub(crate) fn hour_of_week(unix_s: i64, tz: &jiff::tz::TimeZone) -> usize {
     let Ok(ts) = jiff::Timestamp::from_second(unix_s) else {
         return 0;
     };

@@ -1,0 +1,979 @@
+//! The recommender: candidate configurations from several strategies (HPA tuning, KEDA on the
+//! request rate, cron floors from the weekly profile with a reactive trigger on top, a smaller
+//! node floor), each replayed over the recorded week by the simulator and judged against
+//! today's configuration replayed the same way. The cheapest candidate that breaks no
+//! constraint and survives the stress replays (traffic ×1.15, a burst at the steepest ramp,
+//! tuned on days 1-5 and judged on days 6-7) wins; when none does, the closest ones are
+//! reported with what each breaks.
+
+pub mod report;
+pub mod schedule;
+
+use serde::Serialize;
+
+use crate::analysis::Analysis;
+use crate::analysis::cost::{node_model, serving_workload};
+use crate::cluster::ClusterConfig;
+use crate::cluster::nodes::Catalogue;
+use crate::cluster::write;
+use crate::par::par_map;
+use crate::sim::setup::{SetupOptions, setup};
+use crate::sim::{Demand, SimResult, simulate};
+
+/// Version of `recommendation.json` (docs/formats.md).
+pub const RECOMMENDATION_SCHEMA_VERSION: u32 = 1;
+
+/// What the search minimises.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Objective {
+    /// Node cost in off-peak hours.
+    OffPeak,
+    /// Node cost over the whole span.
+    Total,
+}
+
+/// How to search.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// What to minimise.
+    pub objective: Objective,
+    /// Savings on the objective's cost a proposal must reach (0.30: 30%).
+    pub min_savings: f64,
+    /// Fewest replicas any proposal keeps (high availability).
+    pub min_replicas_floor: u32,
+    /// Traffic multiplier of the headroom replay.
+    pub stress_traffic: f64,
+    /// The Prometheus server KEDA's prometheus trigger queries.
+    pub prometheus_address: String,
+    /// The PromQL query returning the workload's total request rate (`None`: the
+    /// conventional `http_requests_total` of the workload's pods).
+    pub rate_query: Option<String>,
+    /// Threads for the replays.
+    pub threads: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            objective: Objective::OffPeak,
+            min_savings: 0.30,
+            min_replicas_floor: 3,
+            stress_traffic: 1.15,
+            prometheus_address: DEFAULT_PROMETHEUS.into(),
+            rate_query: None,
+            threads: 2,
+        }
+    }
+}
+
+/// The Prometheus Operator's default service.
+pub const DEFAULT_PROMETHEUS: &str = "http://prometheus-operated.monitoring.svc:9090";
+
+/// What the search reads.
+#[derive(Debug, Clone, Copy)]
+pub struct Inputs<'a> {
+    /// The analysis of the recorded week.
+    pub analysis: &'a Analysis,
+    /// The configuration it ran under.
+    pub base: &'a ClusterConfig,
+    /// Prices and sizes.
+    pub catalogue: &'a Catalogue,
+    /// The zone of hours and schedules.
+    pub tz: &'a jiff::tz::TimeZone,
+    /// Simulator settings (the start-up fixed to today's).
+    pub setup: &'a SetupOptions,
+    /// The recorded week's arrival rate.
+    pub demand: &'a Demand,
+}
+
+/// One candidate's scaling, before it meets the data.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "strategy", rename_all = "snake_case")]
+pub enum Spec {
+    /// Today's HPA retuned: bounds, CPU target, behavior.
+    HpaTuning {
+        /// `minReplicas`.
+        min_replicas: u32,
+        /// `maxReplicas`.
+        max_replicas: u32,
+        /// `averageUtilization` of CPU, percent.
+        cpu_target: u32,
+        /// Scale up by 100% or 8 pods every 15 s; scale down by at most 20% a minute after
+        /// 5 minutes' stabilisation.
+        explicit_behavior: bool,
+    },
+    /// KEDA on the request rate: a `prometheus` trigger whose threshold is the per-pod rate.
+    RequestRate {
+        /// `minReplicaCount`.
+        min_replicas: u32,
+        /// `maxReplicaCount`.
+        max_replicas: u32,
+        /// Requests per second per pod the trigger keeps.
+        per_pod_rps: f64,
+    },
+    /// KEDA `cron` floors from the weekly profile, opening ahead of the ramps, with the
+    /// request-rate trigger on top.
+    Hybrid {
+        /// `minReplicaCount`.
+        min_replicas: u32,
+        /// `maxReplicaCount`.
+        max_replicas: u32,
+        /// Requests per second per pod the reactive trigger keeps.
+        per_pod_rps: f64,
+        /// Requests per second per pod the floors are sized for (the busiest minute of the
+        /// hour and the next).
+        floor_per_pod_rps: f64,
+        /// Minutes a floor opens before its hour.
+        lead_min: u32,
+    },
+}
+
+impl Spec {
+    /// Its minimum replicas.
+    pub fn min_replicas(&self) -> u32 {
+        match self {
+            Spec::HpaTuning { min_replicas, .. }
+            | Spec::RequestRate { min_replicas, .. }
+            | Spec::Hybrid { min_replicas, .. } => *min_replicas,
+        }
+    }
+
+    /// The strategy's name.
+    pub fn strategy(&self) -> &'static str {
+        match self {
+            Spec::HpaTuning { .. } => "hpa_tuning",
+            Spec::RequestRate { .. } => "request_rate",
+            Spec::Hybrid { .. } => "hybrid",
+        }
+    }
+}
+
+/// A candidate: a scaling spec and the node group's floor.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Candidate {
+    /// The scaler.
+    pub spec: Spec,
+    /// The node group's `minSize` (`None`: today's).
+    pub min_nodes: Option<u32>,
+}
+
+/// What the serving workload and its nodes are, for writing candidates.
+#[derive(Debug, Clone)]
+struct Target {
+    kind: String,
+    name: String,
+    namespace: Option<String>,
+    pods_per_node: u32,
+    max_nodes: Option<u32>,
+    today_min_nodes: u32,
+    /// Today's HPA bounds and CPU target, if it has one.
+    today_hpa: Option<(u32, u32, Option<u32>)>,
+    /// The node group can be rewritten (eksctl).
+    node_group_writable: bool,
+}
+
+fn target(inputs: &Inputs<'_>) -> Result<Target, String> {
+    let base = inputs.base;
+    let w = serving_workload(base)
+        .ok_or("no Deployment or StatefulSet in the configuration: nothing to scale")?;
+    let nm = node_model(base, inputs.catalogue)?;
+    let group = base.node_groups.first();
+    let today_hpa = base.hpas.first().map(|h| {
+        let cpu = h.metrics.iter().find_map(|m| match (&m.source, &m.target) {
+            (
+                crate::cluster::hpa::MetricSource::Resource { name, .. },
+                crate::cluster::hpa::Target::Utilization(u),
+            ) if name == "cpu" => Some(*u),
+            _ => None,
+        });
+        (h.min_replicas, h.max_replicas, cpu)
+    });
+    Ok(Target {
+        kind: w.kind.clone(),
+        name: w.metadata.name.clone(),
+        namespace: w.metadata.namespace.clone(),
+        pods_per_node: nm.pods_per_node,
+        max_nodes: group.and_then(|g| g.max_nodes),
+        today_min_nodes: nm.min_nodes,
+        today_hpa,
+        node_group_writable: group.is_some_and(|g| g.eksctl_cluster.is_some()),
+    })
+}
+
+/// A YAML single-quoted scalar.
+fn sq(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+/// Formats a rate for a manifest: at most three decimals, no trailing zeros.
+fn num(v: f64) -> String {
+    let s = format!("{v:.3}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+/// The policy a candidate writes, parsed as the cluster model (so that what is replayed is
+/// what the manifests say), with the per-hour peaks that size any cron floors.
+fn materialize(
+    c: &Candidate,
+    t: &Target,
+    inputs: &Inputs<'_>,
+    opts: &Options,
+    peaks: &[Option<f64>; 168],
+) -> Result<ClusterConfig, String> {
+    let meta = match &t.namespace {
+        Some(ns) => format!("{{name: {}, namespace: {}}}", t.name, ns),
+        None => format!("{{name: {}}}", t.name),
+    };
+    let target_ref = format!(
+        "{{apiVersion: apps/v1, kind: {}, name: {}}}",
+        t.kind, t.name
+    );
+    let scaler = match &c.spec {
+        Spec::HpaTuning {
+            min_replicas,
+            max_replicas,
+            cpu_target,
+            explicit_behavior,
+        } => {
+            let behavior = if *explicit_behavior {
+                "  behavior:
+    scaleUp:
+      stabilizationWindowSeconds: 0
+      selectPolicy: Max
+      policies: [{type: Percent, value: 100, periodSeconds: 15}, {type: Pods, value: 8, periodSeconds: 15}]
+    scaleDown:
+      stabilizationWindowSeconds: 300
+      selectPolicy: Max
+      policies: [{type: Percent, value: 20, periodSeconds: 60}]
+"
+            } else {
+                ""
+            };
+            format!(
+                "apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata: {meta}
+spec:
+  scaleTargetRef: {target_ref}
+  minReplicas: {min_replicas}
+  maxReplicas: {max_replicas}
+  metrics:
+  - type: Resource
+    resource: {{name: cpu, target: {{type: Utilization, averageUtilization: {cpu_target}}}}}
+{behavior}"
+            )
+        }
+        Spec::RequestRate {
+            min_replicas,
+            max_replicas,
+            per_pod_rps,
+        } => scaled_object(
+            &meta,
+            &target_ref,
+            *min_replicas,
+            *max_replicas,
+            *per_pod_rps,
+            &[],
+            t,
+            inputs,
+            opts,
+        ),
+        Spec::Hybrid {
+            min_replicas,
+            max_replicas,
+            per_pod_rps,
+            floor_per_pod_rps,
+            lead_min,
+        } => {
+            let floors = schedule::floors(peaks, *floor_per_pod_rps, *min_replicas);
+            let floors = schedule::floors_capped(
+                &schedule::quantize(&floors, *min_replicas, 3),
+                *max_replicas,
+            );
+            let windows = schedule::cron_windows(&floors, *min_replicas, *lead_min);
+            scaled_object(
+                &meta,
+                &target_ref,
+                *min_replicas,
+                *max_replicas,
+                *per_pod_rps,
+                &windows,
+                t,
+                inputs,
+                opts,
+            )
+        }
+    };
+    let mut policy = ClusterConfig::new();
+    policy
+        .read(&scaler, "candidate.yaml")
+        .map_err(|e| format!("a candidate did not parse (a bug): {e}\n{scaler}"))?;
+    if let Some(min) = c.min_nodes {
+        let mut g = inputs
+            .base
+            .node_groups
+            .first()
+            .cloned()
+            .ok_or("no node group to change")?;
+        g.min_nodes = min;
+        if let Some(d) = g.desired_nodes {
+            g.desired_nodes = Some(d.max(min));
+        }
+        policy.node_groups = vec![g];
+    }
+    Ok(policy)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn scaled_object(
+    meta: &str,
+    target_ref: &str,
+    min: u32,
+    max: u32,
+    per_pod_rps: f64,
+    windows: &[schedule::CronWindow],
+    t: &Target,
+    inputs: &Inputs<'_>,
+    opts: &Options,
+) -> String {
+    let query = opts.rate_query.clone().unwrap_or_else(|| {
+        format!(
+            "sum(rate(http_requests_total{{namespace=\"{}\", pod=~\"{}-.*\"}}[1m]))",
+            t.namespace.as_deref().unwrap_or("default"),
+            t.name
+        )
+    });
+    let mut triggers = format!(
+        "  - type: prometheus
+    metricType: AverageValue
+    metadata: {{serverAddress: {}, query: {}, threshold: '{}'}}
+",
+        sq(&opts.prometheus_address),
+        sq(&query),
+        num(per_pod_rps)
+    );
+    for w in windows {
+        triggers.push_str(&format!(
+            "  - type: cron
+    metadata: {{timezone: {}, start: '{}', end: '{}', desiredReplicas: '{}'}}
+",
+            sq(&inputs.analysis.time_zone),
+            w.start,
+            w.end,
+            w.desired_replicas
+        ));
+    }
+    format!(
+        "apiVersion: keda.sh/v1alpha1
+kind: ScaledObject
+metadata: {meta}
+spec:
+  scaleTargetRef: {target_ref}
+  minReplicaCount: {min}
+  maxReplicaCount: {max}
+  pollingInterval: 15
+  cooldownPeriod: 300
+  advanced:
+    horizontalPodAutoscalerConfig:
+      behavior:
+        scaleUp:
+          stabilizationWindowSeconds: 0
+          selectPolicy: Max
+          policies: [{{type: Percent, value: 100, periodSeconds: 15}}, {{type: Pods, value: 8, periodSeconds: 15}}]
+        scaleDown:
+          stabilizationWindowSeconds: 300
+          selectPolicy: Max
+          policies: [{{type: Percent, value: 20, periodSeconds: 60}}]
+  triggers:
+{triggers}"
+    )
+}
+
+/// The candidates of every strategy the data supports, and notes on those it does not.
+fn candidates(t: &Target, a: &Analysis, opts: &Options) -> (Vec<Candidate>, Vec<String>) {
+    let mut notes = Vec::new();
+    let floor = opts.min_replicas_floor.max(1);
+    let node_cap = t.max_nodes.map(|n| n.saturating_mul(t.pods_per_node));
+    let today_max = t.today_hpa.map(|h| h.1);
+    let cap = a.capacity.rps_per_pod_at_slo.filter(|c| *c > 0.0);
+    // Enough pods for the stressed peak at the lowest headroom tried, within the nodes.
+    let needed =
+        cap.map(|c| (a.traffic.peak_rps_1m * opts.stress_traffic / (c * 0.5)).ceil() as u32);
+    let max = today_max
+        .into_iter()
+        .chain(needed)
+        .max()
+        .unwrap_or(floor * 10)
+        .max(floor);
+    let max = node_cap.map_or(max, |n| max.min(n)).max(floor);
+    let mut node_mins = vec![None];
+    if t.node_group_writable {
+        let smallest = floor.div_ceil(t.pods_per_node.max(1)).max(1);
+        if smallest < t.today_min_nodes {
+            node_mins.push(Some(smallest));
+        }
+    } else {
+        notes.push(
+            "the node group is not an eksctl one rightsize can rewrite: its minimum is left as it is"
+                .into(),
+        );
+    }
+    let mut specs = Vec::new();
+    match t.today_hpa {
+        Some((min, _, cpu)) => {
+            let mut mins = vec![floor, min.max(floor)];
+            mins.push(floor + (min.max(floor) - floor) / 2);
+            mins.sort_unstable();
+            mins.dedup();
+            let mut targets: Vec<u32> = [cpu.unwrap_or(70), 60, 70, 80].to_vec();
+            targets.sort_unstable();
+            targets.dedup();
+            for &m in &mins {
+                for &target in &targets {
+                    for explicit_behavior in [false, true] {
+                        specs.push(Spec::HpaTuning {
+                            min_replicas: m,
+                            max_replicas: max,
+                            cpu_target: target,
+                            explicit_behavior,
+                        });
+                    }
+                }
+            }
+        }
+        None => notes.push("no HPA today: HPA tuning not tried".into()),
+    }
+    match cap {
+        Some(c) => {
+            for headroom in [0.5, 0.6, 0.7, 0.8, 0.9] {
+                specs.push(Spec::RequestRate {
+                    min_replicas: floor,
+                    max_replicas: max,
+                    per_pod_rps: round_rate(c * headroom),
+                });
+                for lead_min in [15, 30] {
+                    specs.push(Spec::Hybrid {
+                        min_replicas: floor,
+                        max_replicas: max,
+                        per_pod_rps: round_rate(c * headroom),
+                        floor_per_pod_rps: round_rate(c * headroom),
+                        lead_min,
+                    });
+                }
+            }
+        }
+        None => notes.push(format!(
+            "no capacity model (requests per pod at the SLO): request-rate and hybrid strategies not tried ({})",
+            a.capacity.notes.join("; ")
+        )),
+    }
+    let mut out = Vec::new();
+    for spec in specs {
+        for &min_nodes in &node_mins {
+            out.push(Candidate {
+                spec: spec.clone(),
+                min_nodes,
+            });
+        }
+    }
+    (out, notes)
+}
+
+/// Rates in manifests carry at most three decimals; rounding first keeps the replayed value
+/// and the written one identical.
+fn round_rate(v: f64) -> f64 {
+    (v * 1000.0).round() / 1000.0
+}
+
+/// A replay judged against today's under the same traffic.
+#[derive(Debug, Clone, Serialize)]
+pub struct Judged {
+    /// Node cost over the span.
+    pub cost_total: f64,
+    /// Of which off-peak.
+    pub cost_off_peak: f64,
+    /// 5-minute windows above the SLO.
+    pub violation_windows: usize,
+    /// Of those, windows where today's configuration met the SLO.
+    pub new_violation_windows: usize,
+    /// Today's windows above the SLO under the same traffic.
+    pub today_violation_windows: usize,
+    /// The highest 5-minute p99, milliseconds.
+    pub worst_p99_ms: f64,
+    /// Minutes whose ready pods were fewer than the demand needs at the capacity at the SLO.
+    pub minutes_short: usize,
+    /// Mean ready pods.
+    pub mean_ready_pods: f64,
+}
+
+impl Judged {
+    /// Whether it breaks the SLO constraint: more windows above the SLO than today, or any
+    /// where today met it.
+    pub fn breaks_slo(&self) -> bool {
+        self.violation_windows > self.today_violation_windows || self.new_violation_windows > 0
+    }
+}
+
+fn judge(r: &SimResult, today: &SimResult, slo: f64, demand: &Demand, cap: Option<f64>) -> Judged {
+    let above = |p: &Option<f64>| p.is_some_and(|v| v > slo);
+    let new = r
+        .series
+        .p99_5m_ms
+        .iter()
+        .zip(&today.series.p99_5m_ms)
+        .filter(|(c, t)| above(c) && !above(t))
+        .count();
+    let minutes_short = cap.map_or(0, |c| {
+        r.series
+            .ready_pods_1m
+            .iter()
+            .enumerate()
+            .filter(|(m, ready)| {
+                let s = m * 60;
+                let e = (s + 60).min(demand.rps.len());
+                let rate = demand.rps[s..e].iter().sum::<f64>() / (e - s).max(1) as f64;
+                **ready * c < rate
+            })
+            .count()
+    });
+    Judged {
+        cost_total: r.summary.cost_total,
+        cost_off_peak: r.summary.cost_off_peak,
+        violation_windows: r.summary.slo_violation_windows_5m,
+        new_violation_windows: new,
+        today_violation_windows: today.summary.slo_violation_windows_5m,
+        worst_p99_ms: r.summary.worst_p99_ms,
+        minutes_short,
+        mean_ready_pods: r.summary.mean_ready_pods,
+    }
+}
+
+/// A stress replay's outcome.
+#[derive(Debug, Clone, Serialize)]
+pub struct Check {
+    /// `traffic_x1.15`, `burst`, `days_1_5_to_6_7`.
+    pub name: String,
+    /// What was done.
+    pub what: String,
+    /// Whether the candidate held.
+    pub passed: bool,
+    /// The candidate's replay against today's under the same stress.
+    pub judged: Option<Judged>,
+    /// Why it failed, or why it could not run.
+    pub note: Option<String>,
+}
+
+/// A candidate with its replay.
+#[derive(Debug, Clone, Serialize)]
+pub struct Evaluated {
+    /// Short description.
+    pub label: String,
+    /// The candidate.
+    pub candidate: Candidate,
+    /// Over the recorded week.
+    pub judged: Judged,
+    /// Savings on off-peak cost against today's replay (0.3: 30%).
+    pub off_peak_savings: f64,
+    /// Savings on total cost.
+    pub total_savings: f64,
+    /// Constraints and stress replays it fails, in words.
+    pub breaks: Vec<String>,
+    /// Stress replays run on it.
+    pub checks: Vec<Check>,
+}
+
+impl Evaluated {
+    fn objective_cost(&self, o: Objective) -> f64 {
+        match o {
+            Objective::OffPeak => self.judged.cost_off_peak,
+            Objective::Total => self.judged.cost_total,
+        }
+    }
+
+    /// The savings the objective counts.
+    pub fn savings(&self, o: Objective) -> f64 {
+        match o {
+            Objective::OffPeak => self.off_peak_savings,
+            Objective::Total => self.total_savings,
+        }
+    }
+}
+
+fn label(c: &Candidate) -> String {
+    let scaler = match &c.spec {
+        Spec::HpaTuning {
+            min_replicas,
+            max_replicas,
+            cpu_target,
+            explicit_behavior,
+        } => format!(
+            "HPA {min_replicas}-{max_replicas} at {cpu_target}% CPU{}",
+            if *explicit_behavior {
+                ", fast up, measured down"
+            } else {
+                ""
+            }
+        ),
+        Spec::RequestRate {
+            min_replicas,
+            max_replicas,
+            per_pod_rps,
+        } => format!(
+            "KEDA {min_replicas}-{max_replicas} at {} req/s per pod",
+            num(*per_pod_rps)
+        ),
+        Spec::Hybrid {
+            min_replicas,
+            max_replicas,
+            per_pod_rps,
+            lead_min,
+            ..
+        } => format!(
+            "KEDA {min_replicas}-{max_replicas} at {} req/s per pod + cron floors {lead_min} min ahead",
+            num(*per_pod_rps)
+        ),
+    };
+    match c.min_nodes {
+        Some(n) => format!("{scaler}; node group min {n}"),
+        None => scaler,
+    }
+}
+
+/// The search's result.
+#[derive(Debug, Clone, Serialize)]
+pub struct Recommendation {
+    /// Schema of this document.
+    pub schema_version: u32,
+    /// What was minimised.
+    pub objective: Objective,
+    /// The savings asked for.
+    pub min_savings: f64,
+    /// Today's configuration replayed over the week.
+    pub today: Judged,
+    /// The winner, if any candidate met every constraint, survived every stress replay and
+    /// saved enough.
+    pub chosen: Option<Evaluated>,
+    /// Every candidate, cheapest first (by the objective).
+    pub candidates: Vec<Evaluated>,
+    /// The best candidate of each strategy.
+    pub by_strategy: Vec<Evaluated>,
+    /// What the search could not try, and why.
+    pub notes: Vec<String>,
+}
+
+fn slice(d: &Demand, from: usize, to: usize) -> Demand {
+    Demand {
+        start_unix_s: d.start_unix_s + from as i64,
+        rps: d.rps[from..to.min(d.rps.len())].to_vec(),
+    }
+}
+
+fn scaled(d: &Demand, k: f64) -> Demand {
+    Demand {
+        start_unix_s: d.start_unix_s,
+        rps: d.rps.iter().map(|r| r * k).collect(),
+    }
+}
+
+/// The second of the steepest rise in the per-minute rate (the last five minutes against the
+/// five before), and the demand with a burst of +50% for ten minutes from there.
+fn with_burst(d: &Demand) -> Option<(usize, Demand)> {
+    let minutes: Vec<f64> = d
+        .rps
+        .chunks(60)
+        .map(|c| c.iter().sum::<f64>() / c.len() as f64)
+        .collect();
+    if minutes.len() < 20 {
+        return None;
+    }
+    let mean = |s: &[f64]| s.iter().sum::<f64>() / s.len() as f64;
+    let steepest = (5..minutes.len() - 5).max_by(|&a, &b| {
+        let rise = |i: usize| mean(&minutes[i..i + 5]) - mean(&minutes[i - 5..i]);
+        rise(a).total_cmp(&rise(b))
+    })?;
+    let from = steepest * 60;
+    let mut burst = d.clone();
+    for r in burst.rps.iter_mut().skip(from).take(600) {
+        *r *= 1.5;
+    }
+    Some((from, burst))
+}
+
+/// Searches the candidates. `Err` when the inputs cannot be replayed at all.
+pub fn recommend(inputs: &Inputs<'_>, opts: &Options) -> Result<Recommendation, String> {
+    let a = inputs.analysis;
+    let t = target(inputs)?;
+    let slo = a.slo_p99_ms;
+    let cap = a.capacity.rps_per_pod_at_slo;
+    let replay = |config: &ClusterConfig, demand: &Demand| -> Result<SimResult, String> {
+        let s = setup(a, None, config, inputs.catalogue, inputs.tz, inputs.setup)
+            .map_err(|e| e.to_string())?;
+        simulate(demand, &s.service, &s.pool, &s.scaler, &s.config).map_err(|e| e.to_string())
+    };
+    let full = inputs.demand;
+    let today = replay(inputs.base, full)?;
+    let all = full.rps.len();
+    let peaks = schedule::hourly_peaks(full, inputs.tz, 0, all);
+    let (cands, mut notes) = candidates(&t, a, opts);
+    let evaluate = |c: &Candidate| -> Result<Evaluated, String> {
+        let policy = materialize(c, &t, inputs, opts, &peaks)?;
+        let merged = inputs.base.with_policy(&policy)?;
+        let r = replay(&merged, full)?;
+        let judged = judge(&r, &today, slo, full, cap);
+        let saving = |before: f64, after: f64| {
+            if before > 0.0 {
+                1.0 - after / before
+            } else {
+                0.0
+            }
+        };
+        let mut breaks = Vec::new();
+        if judged.breaks_slo() {
+            breaks.push(format!(
+                "{} 5-minute windows above the {slo} ms SLO ({} where today met it) against today's {}",
+                judged.violation_windows, judged.new_violation_windows, judged.today_violation_windows
+            ));
+        }
+        Ok(Evaluated {
+            label: label(c),
+            candidate: c.clone(),
+            off_peak_savings: saving(today.summary.cost_off_peak, judged.cost_off_peak),
+            total_savings: saving(today.summary.cost_total, judged.cost_total),
+            judged,
+            breaks,
+            checks: Vec::new(),
+        })
+    };
+    let mut evaluated: Vec<Evaluated> = par_map(&cands, opts.threads, evaluate)
+        .into_iter()
+        .collect::<Result<_, _>>()?;
+    let objective = opts.objective;
+    evaluated.sort_by(|x, y| {
+        x.objective_cost(objective)
+            .total_cmp(&y.objective_cost(objective))
+            .then(x.judged.minutes_short.cmp(&y.judged.minutes_short))
+    });
+
+    // Stress replays for the cheapest candidates that hold over the recorded week.
+    let stressed = scaled(full, opts.stress_traffic);
+    let today_stressed = replay(inputs.base, &stressed)?;
+    let burst = with_burst(full);
+    let today_burst = burst
+        .as_ref()
+        .map(|(_, d)| replay(inputs.base, d))
+        .transpose()?;
+    let split_at = 5 * 86_400;
+    let split = (all >= split_at + 86_400).then(|| slice(full, split_at, all));
+    let train_peaks = schedule::hourly_peaks(full, inputs.tz, 0, split_at.min(all));
+    let today_split = split.as_ref().map(|d| replay(inputs.base, d)).transpose()?;
+    if split.is_none() {
+        notes.push("fewer than six days recorded: the days 1-5 / 6-7 check is skipped".into());
+    }
+    // Finalists in batches, cheapest first, until one holds everywhere with enough savings
+    // (or none of the rest could save enough).
+    let batch = opts.threads.max(1) * 3;
+    let feasible: Vec<usize> = evaluated
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| e.breaks.is_empty())
+        .map(|(i, _)| i)
+        .collect();
+    for finalists in feasible.chunks(batch) {
+        let checks: Vec<Vec<Check>> = par_map(finalists, opts.threads, |&i| {
+            let c = &evaluated[i].candidate;
+            let mut out = Vec::new();
+            let run = |name: &str,
+                       what: String,
+                       policy: Result<ClusterConfig, String>,
+                       d: &Demand,
+                       today: &SimResult| {
+                let result = policy
+                    .and_then(|p| inputs.base.with_policy(&p))
+                    .and_then(|m| replay(&m, d));
+                match result {
+                    Ok(r) => {
+                        let j = judge(&r, today, slo, d, cap);
+                        let passed = !j.breaks_slo();
+                        Check {
+                            name: name.into(),
+                            what,
+                            passed,
+                            note: (!passed).then(|| {
+                                format!(
+                                    "{} windows above the SLO ({} where today's configuration under the same traffic met it) against today's {}",
+                                    j.violation_windows, j.new_violation_windows, j.today_violation_windows
+                                )
+                            }),
+                            judged: Some(j),
+                        }
+                    }
+                    Err(e) => Check {
+                        name: name.into(),
+                        what,
+                        passed: false,
+                        judged: None,
+                        note: Some(e),
+                    },
+                }
+            };
+            out.push(run(
+                "traffic",
+                format!("every second's traffic ×{}", opts.stress_traffic),
+                materialize(c, &t, inputs, opts, &peaks),
+                &stressed,
+                &today_stressed,
+            ));
+            if let (Some((at, d)), Some(tb)) = (&burst, &today_burst) {
+                out.push(run(
+                    "burst",
+                    format!(
+                        "+50% for 10 minutes from the steepest recorded ramp ({})",
+                        crate::analysis::series::rfc3339_minute(
+                            (full.start_unix_s + *at as i64).div_euclid(60)
+                        )
+                    ),
+                    materialize(c, &t, inputs, opts, &peaks),
+                    d,
+                    tb,
+                ));
+            }
+            if let (Some(d), Some(ts)) = (&split, &today_split) {
+                out.push(run(
+                    "holdout",
+                    "schedules built from days 1-5, replayed on days 6-7".into(),
+                    materialize(c, &t, inputs, opts, &train_peaks),
+                    d,
+                    ts,
+                ));
+            }
+            out
+        });
+        for (&i, cs) in finalists.iter().zip(checks) {
+            for c in &cs {
+                if !c.passed {
+                    evaluated[i].breaks.push(format!(
+                        "{}: {}",
+                        c.what,
+                        c.note.clone().unwrap_or_default()
+                    ));
+                }
+            }
+            evaluated[i].checks = cs;
+        }
+        let done = finalists.iter().any(|&i| {
+            evaluated[i].breaks.is_empty() && evaluated[i].savings(objective) >= opts.min_savings
+        });
+        let hopeless = finalists
+            .last()
+            .is_some_and(|&i| evaluated[i].savings(objective) < opts.min_savings);
+        if done || hopeless {
+            break;
+        }
+    }
+    let min_savings = opts.min_savings;
+    let chosen = evaluated
+        .iter()
+        .find(|e| {
+            e.breaks.is_empty() && !e.checks.is_empty() && e.savings(objective) >= min_savings
+        })
+        .cloned();
+    let mut by_strategy: Vec<Evaluated> = Vec::new();
+    for e in &evaluated {
+        if !by_strategy
+            .iter()
+            .any(|b| b.candidate.spec.strategy() == e.candidate.spec.strategy())
+            && (e.breaks.is_empty()
+                || !evaluated.iter().any(|o| {
+                    o.candidate.spec.strategy() == e.candidate.spec.strategy()
+                        && o.breaks.is_empty()
+                }))
+        {
+            by_strategy.push(e.clone());
+        }
+    }
+    Ok(Recommendation {
+        schema_version: RECOMMENDATION_SCHEMA_VERSION,
+        objective,
+        min_savings,
+        today: judge(&today, &today, slo, full, cap),
+        chosen,
+        candidates: evaluated,
+        by_strategy,
+        notes,
+    })
+}
+
+/// A file of a proposal.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProposedFile {
+    /// Its name in `proposed/`.
+    pub name: String,
+    /// Its text.
+    pub text: String,
+}
+
+/// The manifests of a chosen candidate, written by the cluster model's writers: only the
+/// files the candidate changes.
+pub fn proposed_files(
+    inputs: &Inputs<'_>,
+    opts: &Options,
+    e: &Evaluated,
+) -> Result<Vec<ProposedFile>, String> {
+    let t = target(inputs)?;
+    let all = inputs.demand.rps.len();
+    let peaks = schedule::hourly_peaks(inputs.demand, inputs.tz, 0, all);
+    let policy = materialize(&e.candidate, &t, inputs, opts, &peaks)?;
+    let why = format!(
+        "rightsize recommend: {}; predicted off-peak savings {:.0}%, total {:.0}%, {} SLO windows against today's {}",
+        e.label,
+        e.off_peak_savings * 100.0,
+        e.total_savings * 100.0,
+        e.judged.violation_windows,
+        e.judged.today_violation_windows
+    );
+    let mut files = Vec::new();
+    for h in &policy.hpas {
+        files.push(ProposedFile {
+            name: "hpa.yaml".into(),
+            text: write::hpa_yaml(h, &why).map_err(|e| e.to_string())?,
+        });
+    }
+    for so in &policy.scaled_objects {
+        files.push(ProposedFile {
+            name: "keda-scaledobject.yaml".into(),
+            text: write::scaled_object_yaml(so, &why).map_err(|e| e.to_string())?,
+        });
+    }
+    for g in &policy.node_groups {
+        let (cluster, region) = g
+            .eksctl_cluster
+            .clone()
+            .ok_or("only eksctl node groups are rewritten")?;
+        files.push(ProposedFile {
+            name: "nodegroup.yaml".into(),
+            text: write::eksctl_yaml(&cluster, &region, g, &why).map_err(|e| e.to_string())?,
+        });
+    }
+    Ok(files)
+}
+
+/// Reads proposed files back and replays them over the week: the figures a user gets from
+/// `rightsize simulate --policy proposed/`.
+pub fn replay_files(inputs: &Inputs<'_>, files: &[ProposedFile]) -> Result<SimResult, String> {
+    let mut policy = ClusterConfig::new();
+    for f in files {
+        policy.read(&f.text, &f.name).map_err(|e| e.to_string())?;
+    }
+    let merged = inputs.base.with_policy(&policy)?;
+    let s = setup(
+        inputs.analysis,
+        None,
+        &merged,
+        inputs.catalogue,
+        inputs.tz,
+        inputs.setup,
+    )
+    .map_err(|e| e.to_string())?;
+    simulate(inputs.demand, &s.service, &s.pool, &s.scaler, &s.config).map_err(|e| e.to_string())
+}

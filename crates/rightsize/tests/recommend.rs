@@ -1,0 +1,150 @@
+//! End-to-end tests of `rightsize recommend`: the written proposal, read back by
+//! `rightsize simulate --policy`, reproduces the predictions in recommendation.json; an
+//! unreachable savings target exits with 1 and says what the closest candidates break.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use common::{fixture, generate_week, rightsize, run_ok};
+use serde_json::Value;
+
+fn week() -> PathBuf {
+    static WEEK: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
+    WEEK.get_or_init(|| {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("week.csv.gz");
+        generate_week(&path, 11);
+        (dir, path)
+    })
+    .1
+    .clone()
+}
+
+fn recommend(out: &Path, extra: &[&str]) -> std::process::Output {
+    rightsize()
+        .args(["recommend", "--telemetry"])
+        .arg(week())
+        .args(["--sample-rate", "0.0005", "--slo-p99-ms", "100", "--config"])
+        .arg(fixture("config"))
+        .arg("--out")
+        .arg(out)
+        .args(extra)
+        .output()
+        .expect("runs")
+}
+
+fn number(v: &Value, path: &str) -> f64 {
+    let at = path.split('.').fold(v, |v, k| &v[k]);
+    at.as_f64()
+        .unwrap_or_else(|| panic!("{path} is not a number: {at}"))
+}
+
+#[test]
+fn the_written_proposal_replays_to_its_predictions() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = recommend(dir.path(), &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: Value = serde_json::from_slice(
+        &std::fs::read(dir.path().join("recommendation.json")).expect("recommendation.json"),
+    )
+    .expect("JSON");
+    assert_eq!(doc["schema_version"], 1);
+    let strategy = doc["strategy"].as_str().expect("a strategy");
+    assert!(
+        ["hpa_tuning", "request_rate", "hybrid"].contains(&strategy),
+        "{strategy}"
+    );
+    let saved = number(&doc, "predicted.off_peak_savings_pct");
+    assert!(saved >= 30.0, "{saved}");
+    assert!(
+        number(&doc, "predicted.slo_violation_windows_after")
+            <= number(&doc, "predicted.slo_violation_windows_before")
+    );
+    for check in doc["robustness"].as_array().expect("robustness") {
+        assert_eq!(check["passed"], true, "{check}");
+    }
+    // Only the files the winner changes, each listed.
+    let proposed = dir.path().join("proposed");
+    let mut written: Vec<String> = std::fs::read_dir(&proposed)
+        .expect("proposed/")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    written.sort();
+    let mut listed: Vec<String> = doc["files"]
+        .as_array()
+        .expect("files")
+        .iter()
+        .map(|f| f.as_str().expect("name").to_string())
+        .collect();
+    listed.sort();
+    assert_eq!(written, listed);
+    assert!(!written.is_empty());
+
+    // What a user gets from replaying the files: the predictions, to the cent and window.
+    let sim = run_ok(
+        rightsize()
+            .args(["simulate", "--telemetry"])
+            .arg(week())
+            .args(["--sample-rate", "0.0005", "--slo-p99-ms", "100", "--config"])
+            .arg(fixture("config"))
+            .arg("--policy")
+            .arg(&proposed)
+            .arg("--json"),
+    );
+    let v: Value = serde_json::from_slice(&sim.stdout).expect("JSON");
+    for (sim_key, predicted) in [
+        ("summary.cost_off_peak", "predicted.cost_off_peak_after"),
+        ("summary.cost_total", "predicted.cost_total_after"),
+        (
+            "summary.slo_violation_windows_5m",
+            "predicted.slo_violation_windows_after",
+        ),
+        ("summary.worst_p99_ms", "predicted.worst_p99_ms_after"),
+    ] {
+        let (a, b) = (number(&v, sim_key), number(&doc, predicted));
+        assert!(
+            (a - b).abs() <= 1e-9 * b.abs().max(1.0),
+            "{sim_key} {a} vs {predicted} {b}"
+        );
+    }
+    let md = std::fs::read_to_string(dir.path().join("recommendation.md")).expect("md");
+    assert!(md.contains("## Why it won"), "{md}");
+    assert!(md.contains("| strategy |"), "{md}");
+}
+
+#[test]
+fn an_unreachable_target_exits_1_with_the_closest_candidates() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // A stale file from an earlier run must not survive into a run that proposes nothing.
+    std::fs::create_dir_all(dir.path().join("proposed")).expect("mkdir");
+    std::fs::write(dir.path().join("proposed/hpa.yaml"), "stale").expect("write");
+    let out = recommend(dir.path(), &["--min-savings", "0.99"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no configuration keeps the SLO"), "{err}");
+    assert!(err.contains("closest"), "{err}");
+    let doc: Value = serde_json::from_slice(
+        &std::fs::read(dir.path().join("recommendation.json")).expect("recommendation.json"),
+    )
+    .expect("JSON");
+    assert!(doc["strategy"].is_null());
+    assert!(doc["predicted"].is_null());
+    assert!(!doc["candidates"].as_array().expect("candidates").is_empty());
+    assert!(!dir.path().join("proposed/hpa.yaml").exists());
+    let md = std::fs::read_to_string(dir.path().join("recommendation.md")).expect("md");
+    assert!(md.contains("No configuration qualifies"), "{md}");
+}
+
+#[test]
+fn bad_flags_are_refused_clearly() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = recommend(dir.path(), &["--min-savings", "1.5"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--min-savings"));
+}
