@@ -1,8 +1,8 @@
 //! `rightsize generate`: deterministic synthetic telemetry in every supported format, written
 //! atomically.
 
-use std::io::Write;
-use std::path::PathBuf;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
@@ -52,6 +52,17 @@ enum Statuses {
 /// Flags of `rightsize generate`.
 #[derive(Debug, Args)]
 pub struct GenerateArgs {
+    /// A recorded traffic shape instead of the diurnal curve: per-second request counts,
+    /// whitespace-separated, plain or gzip/zstd-compressed (e.g. the NASA 1995 trace in
+    /// shared/data). Smoothed, then scaled so that its busiest second is --peak-rps.
+    #[arg(long, value_name = "FILE")]
+    shape: Option<PathBuf>,
+    /// Days of the shape to skip before the generated span starts.
+    #[arg(long, value_name = "DAYS", default_value_t = 0.0)]
+    shape_skip_days: f64,
+    /// Seconds of the moving mean over the shape's counts.
+    #[arg(long, value_name = "S", default_value_t = 60)]
+    shape_smooth_s: usize,
     /// Where to write; - for stdout. The format and compression follow the name
     /// (.csv, .tsv, .jsonl, .parquet, + .gz or .zst) unless given.
     #[arg(long, short, value_name = "FILE")]
@@ -115,6 +126,47 @@ fn infer(path: &std::path::Path) -> (Option<Format>, Option<Compress>) {
     (format, compress)
 }
 
+/// The shape's seconds the span uses, from per-second counts in `path`.
+fn read_shape(path: &Path, args: &GenerateArgs, duration_s: u64) -> anyhow::Result<Vec<f64>> {
+    let file = std::fs::File::open(path)
+        .with_context(|| format!("{}: cannot open the shape", path.display()))?;
+    let (_, mut reader) =
+        rightsize_core::telemetry::source::decompress(std::io::BufReader::new(file))
+            .with_context(|| format!("{}: cannot read the shape", path.display()))?;
+    let mut text = String::new();
+    reader
+        .read_to_string(&mut text)
+        .with_context(|| format!("{}: cannot read the shape", path.display()))?;
+    let mut counts = Vec::new();
+    for (i, word) in text.split_whitespace().enumerate() {
+        let v: f64 = word.parse().ok().filter(|v: &f64| v.is_finite() && *v >= 0.0).with_context(|| {
+            format!(
+                "{}: value {} ({word:?}) is not a non-negative number; the shape is per-second request counts separated by spaces",
+                path.display(),
+                i + 1
+            )
+        })?;
+        counts.push(v);
+    }
+    if !(args.shape_skip_days.is_finite() && args.shape_skip_days >= 0.0) {
+        anyhow::bail!("--shape-skip-days must be a non-negative number of days");
+    }
+    let skip = (args.shape_skip_days * 86_400.0).round() as usize;
+    let end = skip + duration_s as usize;
+    if end > counts.len() {
+        anyhow::bail!(
+            "{}: holds {} seconds ({:.1} days); skipping {:.1} days and generating {:.1} needs {end}",
+            path.display(),
+            counts.len(),
+            counts.len() as f64 / 86_400.0,
+            args.shape_skip_days,
+            duration_s as f64 / 86_400.0
+        );
+    }
+    rightsize_core::telemetry::generate::shape_from_counts(&counts[skip..end], args.shape_smooth_s)
+        .with_context(|| format!("{}: the chosen days hold no request", path.display()))
+}
+
 /// Runs the command.
 pub fn run(args: GenerateArgs) -> anyhow::Result<()> {
     if !(args.sample_rate > 0.0 && args.sample_rate <= 1.0) {
@@ -144,6 +196,9 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<()> {
     };
     if let Some(start) = args.start {
         cfg.start_unix_s = start.as_second();
+    }
+    if let Some(path) = &args.shape {
+        cfg.shape = Some(read_shape(path, &args, cfg.duration_s)?.into());
     }
     if let Some(rows) = args.rows {
         cfg = cfg.with_expected_rows(rows);

@@ -104,9 +104,10 @@ const FIT_SPAN_MIN: usize = 10;
 /// [`STARTUP_CANDIDATES_S`] is replayed with today's scaler, and the one whose ready pods per
 /// minute come closest to `observed` (the telemetry's ready pods per minute, aligned with
 /// `demand`) in the minutes around its scale-ups wins. `None` when the data cannot tell: fewer
-/// than three scale-ups, a fixed replica count, or errors that differ by less than 5% between
-/// candidates (smooth ramps that a CPU HPA follows pod by pod hide the start-up: the HPA
-/// makes up for slow pods with more of them).
+/// than three scale-ups (rises held for five minutes), a fixed replica count, errors that
+/// differ by less than 5% between candidates (smooth ramps that a CPU HPA follows pod by pod
+/// hide the start-up: the HPA makes up for slow pods with more of them), or a best replay
+/// more than 10% of the pods away from the telemetry (today's scaler did not produce it).
 pub fn fit_startup(
     observed: &[u32],
     demand: &Demand,
@@ -116,12 +117,13 @@ pub fn fit_startup(
     if matches!(s.scaler, Scaler::Fixed(_)) {
         return None;
     }
-    // A scale-up: more pods than in any of the five minutes before, and the first such minute
-    // in its span.
+    // A scale-up: for five minutes more pods than in any of the five minutes before (a pod
+    // that sampled telemetry missed for a while is not one), the first such minute in its span.
     let mut ups: Vec<usize> = Vec::new();
-    for m in 5..observed.len() {
+    for m in 5..observed.len().saturating_sub(5) {
         let before = observed[m - 5..m].iter().copied().max().unwrap_or(0);
-        if observed[m] > before && ups.last().is_none_or(|&u| m > u + FIT_SPAN_MIN) {
+        let after = observed[m..m + 5].iter().copied().min().unwrap_or(0);
+        if after > before && ups.last().is_none_or(|&u| m > u + FIT_SPAN_MIN) {
             ups.push(m);
         }
     }
@@ -161,7 +163,17 @@ pub fn fit_startup(
     }
     let (best, best_err) = errors.iter().copied().min_by(|x, y| x.1.total_cmp(&y.1))?;
     let worst = errors.iter().map(|e| e.1).fold(0.0, f64::max);
-    (worst > best_err * 1.05).then_some(StartupFit {
+    // The replay must follow the telemetry's scaling at all (within 10% of its pods around the
+    // scale-ups) for the lag between them to mean something.
+    let (mut seen, mut n) = (0.0, 0usize);
+    for (m, &o) in observed.iter().enumerate() {
+        if near[m] {
+            seen += f64::from(o);
+            n += 1;
+        }
+    }
+    let level = seen / n.max(1) as f64;
+    (worst > best_err * 1.05 && best_err <= 0.1 * level).then_some(StartupFit {
         startup_s: best,
         errors,
         scale_ups: ups.len(),

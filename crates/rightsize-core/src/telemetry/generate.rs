@@ -65,6 +65,19 @@ pub struct GenerateConfig {
     pub latency_model: LatencyModel,
     /// Slower first minutes of a new pod.
     pub cold_start: ColdStart,
+    /// A recorded shape instead of the diurnal curve: one value per second from
+    /// `start_unix_s`, highest 1 (see [`shape_from_counts`]); the rate is `peak_rps` times it
+    /// (0 past its end).
+    pub shape: Option<std::sync::Arc<[f64]>>,
+}
+
+/// A rate shape from per-second request counts (a recorded trace): a moving mean over
+/// `smooth_s` seconds (counting noise is not load), scaled so that its highest value is 1.
+/// `None` without any request.
+pub fn shape_from_counts(counts: &[f64], smooth_s: usize) -> Option<Vec<f64>> {
+    let smoothed = crate::analysis::traffic::smooth(counts, smooth_s.max(1) | 1);
+    let top = smoothed.iter().copied().fold(0.0, f64::max);
+    (top > 0.0).then(|| smoothed.iter().map(|v| v / top).collect())
 }
 
 /// How many pods serve when.
@@ -177,6 +190,7 @@ impl Default for GenerateConfig {
             scaling: PodScaling::Fixed,
             latency_model: LatencyModel::LoadFactor,
             cold_start: ColdStart::default(),
+            shape: None,
         }
     }
 }
@@ -184,6 +198,13 @@ impl Default for GenerateConfig {
 impl GenerateConfig {
     /// The full (unsampled) request rate at Unix second `t`.
     pub fn rate_at(&self, t: i64) -> f64 {
+        if let Some(shape) = &self.shape {
+            let i = t - self.start_unix_s;
+            return usize::try_from(i)
+                .ok()
+                .and_then(|i| shape.get(i))
+                .map_or(0.0, |v| self.peak_rps * v);
+        }
         let day_s = t.rem_euclid(86_400) as f64;
         let hour = day_s / 3600.0;
         let phase = 2.0 * std::f64::consts::PI * (hour - self.peak_hour) / 24.0;
@@ -596,6 +617,31 @@ pub fn write_text(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_recorded_shape_sets_the_rate_second_by_second() {
+        let counts = [0.0, 2.0, 4.0, 2.0, 0.0, 0.0];
+        let shape = shape_from_counts(&counts, 1).expect("requests");
+        assert_eq!(shape, vec![0.0, 0.5, 1.0, 0.5, 0.0, 0.0]);
+        // A moving mean over three seconds, then scaled to a highest value of 1.
+        let smooth = shape_from_counts(&counts, 3).expect("requests");
+        assert!(
+            (smooth[2] - 1.0).abs() < 1e-12 && smooth[1] < 1.0,
+            "{smooth:?}"
+        );
+        assert_eq!(shape_from_counts(&[0.0; 4], 1), None);
+        let cfg = GenerateConfig {
+            peak_rps: 100.0,
+            shape: Some(shape.into()),
+            ..GenerateConfig::default()
+        };
+        let t0 = cfg.start_unix_s;
+        assert_eq!(cfg.rate_at(t0 + 2), 100.0);
+        assert_eq!(cfg.rate_at(t0 + 1), 50.0);
+        // Past the shape's end, and before its start: no traffic.
+        assert_eq!(cfg.rate_at(t0 + 6), 0.0);
+        assert_eq!(cfg.rate_at(t0 - 1), 0.0);
+    }
 
     fn small() -> GenerateConfig {
         GenerateConfig {
