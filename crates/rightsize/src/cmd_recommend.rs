@@ -47,6 +47,11 @@ pub struct RecommendArgs {
     /// sum(rate(http_requests_total{namespace="NS", pod=~"NAME-.*"}[1m]))).
     #[arg(long, value_name = "PROMQL")]
     pub rate_query: Option<String>,
+    /// Leave out the strategies that need KEDA (a request-rate trigger, cron floors): for
+    /// clusters without it. The request rate is then scaled on through an HPA Pods metric that
+    /// prometheus-adapter serves.
+    #[arg(long)]
+    pub without_keda: bool,
     /// Directory for proposed/, recommendation.json and recommendation.md.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
@@ -103,6 +108,7 @@ pub fn run(args: RecommendArgs) -> anyhow::Result<()> {
         min_replicas_floor: args.min_replicas_floor,
         prometheus_address: args.prometheus_address.clone(),
         rate_query: args.rate_query.clone(),
+        without_keda: args.without_keda,
         // Replays share the parsing threads' setting.
         threads: args.inputs.telemetry_flags.config().threads,
         ..Options::default()

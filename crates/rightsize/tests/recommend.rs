@@ -86,7 +86,14 @@ fn the_written_proposal_replays_to_its_predictions() {
     assert_eq!(written, listed);
     assert!(!written.is_empty());
 
-    // What a user gets from replaying the files: the predictions, to the cent and window.
+    replays_to_predictions(&proposed, &doc);
+    let md = std::fs::read_to_string(dir.path().join("recommendation.md")).expect("md");
+    assert!(md.contains("## Why it won"), "{md}");
+    assert!(md.contains("| strategy |"), "{md}");
+}
+
+/// What a user gets from replaying the files is the predictions, to the cent and window.
+fn replays_to_predictions(proposed: &Path, doc: &Value) {
     let sim = run_ok(
         rightsize()
             .args(["simulate", "--telemetry"])
@@ -94,7 +101,7 @@ fn the_written_proposal_replays_to_its_predictions() {
             .args(["--sample-rate", "0.0005", "--slo-p99-ms", "100", "--config"])
             .arg(fixture("config"))
             .arg("--policy")
-            .arg(&proposed)
+            .arg(proposed)
             .arg("--json"),
     );
     let v: Value = serde_json::from_slice(&sim.stdout).expect("JSON");
@@ -107,15 +114,37 @@ fn the_written_proposal_replays_to_its_predictions() {
         ),
         ("summary.worst_p99_ms", "predicted.worst_p99_ms_after"),
     ] {
-        let (a, b) = (number(&v, sim_key), number(&doc, predicted));
+        let (a, b) = (number(&v, sim_key), number(doc, predicted));
         assert!(
             (a - b).abs() <= 1e-9 * b.abs().max(1.0),
             "{sim_key} {a} vs {predicted} {b}"
         );
     }
-    let md = std::fs::read_to_string(dir.path().join("recommendation.md")).expect("md");
-    assert!(md.contains("## Why it won"), "{md}");
-    assert!(md.contains("| strategy |"), "{md}");
+}
+
+#[test]
+fn without_keda_the_request_rate_goes_through_prometheus_adapter() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = recommend(dir.path(), &["--without-keda"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: Value = serde_json::from_slice(
+        &std::fs::read(dir.path().join("recommendation.json")).expect("recommendation.json"),
+    )
+    .expect("JSON");
+    // On this week the per-pod request rate wins; without KEDA it is an HPA Pods metric.
+    assert_eq!(doc["spec"]["strategy"], "pods_metric", "{}", doc["label"]);
+    let proposed = dir.path().join("proposed");
+    assert!(!proposed.join("keda-scaledobject.yaml").exists());
+    let hpa = std::fs::read_to_string(proposed.join("hpa.yaml")).expect("hpa.yaml");
+    assert!(hpa.contains("name: http_requests_per_second"), "{hpa}");
+    let rule = std::fs::read_to_string(proposed.join("prometheus-adapter-rule.yaml"))
+        .expect("the adapter's rule");
+    assert!(rule.contains("as: http_requests_per_second"), "{rule}");
+    replays_to_predictions(&proposed, &doc);
 }
 
 #[test]

@@ -51,6 +51,8 @@ pub struct Options {
     pub rate_query: Option<String>,
     /// Threads for the replays.
     pub threads: usize,
+    /// Leave out candidates that need KEDA (for clusters without it).
+    pub without_keda: bool,
 }
 
 impl Default for Options {
@@ -63,6 +65,7 @@ impl Default for Options {
             prometheus_address: DEFAULT_PROMETHEUS.into(),
             rate_query: None,
             threads: 2,
+            without_keda: false,
         }
     }
 }
@@ -112,6 +115,16 @@ pub enum Spec {
         /// Requests per second per pod the trigger keeps.
         per_pod_rps: f64,
     },
+    /// An HPA on a `Pods` metric of each pod's request rate, which prometheus-adapter serves
+    /// (for clusters without KEDA); its rule is written beside it.
+    PodsMetric {
+        /// `minReplicas`.
+        min_replicas: u32,
+        /// `maxReplicas`.
+        max_replicas: u32,
+        /// Requests per second per pod the HPA keeps (`averageValue`).
+        per_pod_rps: f64,
+    },
     /// KEDA `cron` floors from the weekly profile, opening ahead of the ramps, with the
     /// request-rate trigger on top.
     Hybrid {
@@ -135,15 +148,21 @@ impl Spec {
         match self {
             Spec::HpaTuning { min_replicas, .. }
             | Spec::RequestRate { min_replicas, .. }
+            | Spec::PodsMetric { min_replicas, .. }
             | Spec::Hybrid { min_replicas, .. } => *min_replicas,
         }
+    }
+
+    /// Whether applying it needs KEDA in the cluster.
+    pub fn needs_keda(&self) -> bool {
+        matches!(self, Spec::RequestRate { .. } | Spec::Hybrid { .. })
     }
 
     /// The strategy's name.
     pub fn strategy(&self) -> &'static str {
         match self {
             Spec::HpaTuning { .. } => "hpa_tuning",
-            Spec::RequestRate { .. } => "request_rate",
+            Spec::RequestRate { .. } | Spec::PodsMetric { .. } => "request_rate",
             Spec::Hybrid { .. } => "hybrid",
         }
     }
@@ -201,6 +220,22 @@ fn target(inputs: &Inputs<'_>) -> Result<Target, String> {
     })
 }
 
+/// The HPA `behavior` of proposals that give one: up by 100% or 8 pods every 15 s, down by at
+/// most 20% a minute after 5 minutes' stabilisation.
+const EXPLICIT_BEHAVIOR: &str = "  behavior:
+    scaleUp:
+      stabilizationWindowSeconds: 0
+      selectPolicy: Max
+      policies: [{type: Percent, value: 100, periodSeconds: 15}, {type: Pods, value: 8, periodSeconds: 15}]
+    scaleDown:
+      stabilizationWindowSeconds: 300
+      selectPolicy: Max
+      policies: [{type: Percent, value: 20, periodSeconds: 60}]
+";
+
+/// The per-pod request-rate metric an HPA reads through prometheus-adapter.
+pub const PODS_METRIC: &str = "http_requests_per_second";
+
 /// A YAML single-quoted scalar.
 fn sq(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
@@ -237,16 +272,7 @@ fn materialize(
             explicit_behavior,
         } => {
             let behavior = if *explicit_behavior {
-                "  behavior:
-    scaleUp:
-      stabilizationWindowSeconds: 0
-      selectPolicy: Max
-      policies: [{type: Percent, value: 100, periodSeconds: 15}, {type: Pods, value: 8, periodSeconds: 15}]
-    scaleDown:
-      stabilizationWindowSeconds: 300
-      selectPolicy: Max
-      policies: [{type: Percent, value: 20, periodSeconds: 60}]
-"
+                EXPLICIT_BEHAVIOR
             } else {
                 ""
             };
@@ -264,6 +290,24 @@ spec:
 {behavior}"
             )
         }
+        Spec::PodsMetric {
+            min_replicas,
+            max_replicas,
+            per_pod_rps,
+        } => format!(
+            "apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata: {meta}
+spec:
+  scaleTargetRef: {target_ref}
+  minReplicas: {min_replicas}
+  maxReplicas: {max_replicas}
+  metrics:
+  - type: Pods
+    pods: {{metric: {{name: {PODS_METRIC}}}, target: {{type: AverageValue, averageValue: '{}'}}}}
+{EXPLICIT_BEHAVIOR}",
+            num(*per_pod_rps)
+        ),
         Spec::RequestRate {
             min_replicas,
             max_replicas,
@@ -452,6 +496,11 @@ fn candidates(t: &Target, a: &Analysis, opts: &Options) -> (Vec<Candidate>, Vec<
                     max_replicas: max,
                     per_pod_rps: round_rate(c * headroom),
                 });
+                specs.push(Spec::PodsMetric {
+                    min_replicas: floor,
+                    max_replicas: max,
+                    per_pod_rps: round_rate(c * headroom),
+                });
                 for lead_min in [15, 30] {
                     specs.push(Spec::Hybrid {
                         min_replicas: floor,
@@ -467,6 +516,12 @@ fn candidates(t: &Target, a: &Analysis, opts: &Options) -> (Vec<Candidate>, Vec<
             "no capacity model (requests per pod at the SLO): request-rate and hybrid strategies not tried ({})",
             a.capacity.notes.join("; ")
         )),
+    }
+    if opts.without_keda {
+        specs.retain(|s| !s.needs_keda());
+        notes.push(
+            "--without-keda: KEDA strategies (request-rate trigger, cron floors) not tried".into(),
+        );
     }
     let mut out = Vec::new();
     for spec in specs {
@@ -621,6 +676,14 @@ fn label(c: &Candidate) -> String {
             per_pod_rps,
         } => format!(
             "KEDA {min_replicas}-{max_replicas} at {} req/s per pod",
+            num(*per_pod_rps)
+        ),
+        Spec::PodsMetric {
+            min_replicas,
+            max_replicas,
+            per_pod_rps,
+        } => format!(
+            "HPA {min_replicas}-{max_replicas} at {} req/s per pod (Pods metric, prometheus-adapter)",
             num(*per_pod_rps)
         ),
         Spec::Hybrid {
@@ -939,6 +1002,12 @@ pub fn proposed_files(
             text: write::hpa_yaml(h, &why).map_err(|e| e.to_string())?,
         });
     }
+    if matches!(e.candidate.spec, Spec::PodsMetric { .. }) {
+        files.push(ProposedFile {
+            name: "prometheus-adapter-rule.yaml".into(),
+            text: adapter_rule(&t, opts),
+        });
+    }
     for so in &policy.scaled_objects {
         files.push(ProposedFile {
             name: "keda-scaledobject.yaml".into(),
@@ -956,6 +1025,34 @@ pub fn proposed_files(
         });
     }
     Ok(files)
+}
+
+/// prometheus-adapter's rule that serves [`PODS_METRIC`] per pod from the counter the rate
+/// query reads (`http_requests_total`), as the `rules.custom` of its Helm chart's values.
+fn adapter_rule(t: &Target, opts: &Options) -> String {
+    format!(
+        "# rightsize recommend: prometheus-adapter rule serving {PODS_METRIC} for {kind} {name}'s pods.
+# Install: helm upgrade --install prometheus-adapter prometheus-community/prometheus-adapter \\
+#   --set prometheus.url={url} -f prometheus-adapter-rule.yaml
+# Check:   kubectl get --raw \"/apis/custom.metrics.k8s.io/v1beta1/namespaces/{ns}/pods/*/{PODS_METRIC}\"
+rules:
+  default: false
+  custom:
+  - seriesQuery: 'http_requests_total{{namespace!=\"\",pod!=\"\"}}'
+    resources:
+      overrides:
+        namespace: {{resource: namespace}}
+        pod: {{resource: pod}}
+    name:
+      matches: ^http_requests_total$
+      as: {PODS_METRIC}
+    metricsQuery: 'sum(rate(<<.Series>>{{<<.LabelMatchers>>}}[1m])) by (<<.GroupBy>>)'
+",
+        kind = t.kind,
+        name = t.name,
+        url = opts.prometheus_address,
+        ns = t.namespace.as_deref().unwrap_or("default"),
+    )
 }
 
 /// Reads proposed files back and replays them over the week: the figures a user gets from
@@ -976,4 +1073,52 @@ pub fn replay_files(inputs: &Inputs<'_>, files: &[ProposedFile]) -> Result<SimRe
     )
     .map_err(|e| e.to_string())?;
     simulate(inputs.demand, &s.service, &s.pool, &s.scaler, &s.config).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_adapter_rule_serves_the_pods_metric_from_the_request_counter() {
+        let t = Target {
+            kind: "Deployment".into(),
+            name: "reco".into(),
+            namespace: Some("serving".into()),
+            pods_per_node: 7,
+            max_nodes: Some(30),
+            today_min_nodes: 6,
+            today_hpa: None,
+            node_group_writable: true,
+        };
+        let text = adapter_rule(&t, &Options::default());
+        let v: serde_json::Value = serde_saphyr::from_str(&text).expect("YAML");
+        let rule = &v["rules"]["custom"][0];
+        assert_eq!(rule["name"]["as"], PODS_METRIC);
+        assert_eq!(rule["name"]["matches"], "^http_requests_total$");
+        assert_eq!(
+            rule["seriesQuery"],
+            "http_requests_total{namespace!=\"\",pod!=\"\"}"
+        );
+        assert_eq!(rule["resources"]["overrides"]["pod"]["resource"], "pod");
+        assert!(
+            rule["metricsQuery"]
+                .as_str()
+                .is_some_and(|q| q.starts_with("sum(rate(<<.Series>>{<<.LabelMatchers>>}[1m]))")),
+            "{text}"
+        );
+        assert!(
+            text.contains("namespaces/serving/pods/*/http_requests_per_second"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn numbers_in_manifests_round_trip() {
+        assert_eq!(num(59.406), "59.406");
+        assert_eq!(num(60.0), "60");
+        assert_eq!(round_rate(59.40649), 59.406);
+        assert_eq!(num(round_rate(0.1 + 0.2)), "0.3");
+        assert_eq!(sq("it's"), "'it''s'");
+    }
 }

@@ -177,6 +177,16 @@ fn fields(spec: &Spec, min_nodes: Option<u32>) -> Vec<String> {
             }
             v
         }
+        Spec::PodsMetric {
+            min_replicas,
+            max_replicas,
+            per_pod_rps,
+        } => vec![
+            format!("`minReplicas: {min_replicas}`: the fewest pods; the HA floor."),
+            format!("`maxReplicas: {max_replicas}`: the most pods, within what the node group can hold."),
+            format!("`Pods` metric `{}` with `averageValue: {per_pod_rps}`: the HPA keeps about {per_pod_rps} req/s per pod; prometheus-adapter serves the metric from `http_requests_total` with the rule in `prometheus-adapter-rule.yaml` (install it first, and check that `kubectl get --raw` lists the metric).", super::PODS_METRIC),
+            "`behavior.scaleUp`: up to double the pods or add 8 every 15 s, no stabilisation; `behavior.scaleDown`: at most 20% fewer a minute, after 5 minutes below.".into(),
+        ],
         Spec::RequestRate {
             min_replicas,
             max_replicas,
