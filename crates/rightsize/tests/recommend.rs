@@ -35,6 +35,20 @@ fn recommend(out: &Path, extra: &[&str]) -> std::process::Output {
         .expect("runs")
 }
 
+/// Runs `recommend` into `dir`, expects success, and returns recommendation.json.
+fn recommended(dir: &Path, extra: &[&str]) -> Value {
+    let out = recommend(dir, extra);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(
+        &std::fs::read(dir.join("recommendation.json")).expect("recommendation.json"),
+    )
+    .expect("JSON")
+}
+
 fn number(v: &Value, path: &str) -> f64 {
     let at = path.split('.').fold(v, |v, k| &v[k]);
     at.as_f64()
@@ -44,16 +58,7 @@ fn number(v: &Value, path: &str) -> f64 {
 #[test]
 fn the_written_proposal_replays_to_its_predictions() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let out = recommend(dir.path(), &[]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let doc: Value = serde_json::from_slice(
-        &std::fs::read(dir.path().join("recommendation.json")).expect("recommendation.json"),
-    )
-    .expect("JSON");
+    let doc = recommended(dir.path(), &[]);
     assert_eq!(doc["schema_version"], 1);
     let strategy = doc["strategy"].as_str().expect("a strategy");
     assert!(
@@ -125,16 +130,7 @@ fn replays_to_predictions(proposed: &Path, doc: &Value) {
 #[test]
 fn without_keda_the_request_rate_goes_through_prometheus_adapter() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let out = recommend(dir.path(), &["--without-keda"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let doc: Value = serde_json::from_slice(
-        &std::fs::read(dir.path().join("recommendation.json")).expect("recommendation.json"),
-    )
-    .expect("JSON");
+    let doc = recommended(dir.path(), &["--without-keda"]);
     // On this week the per-pod request rate wins; without KEDA it is an HPA Pods metric.
     assert_eq!(doc["spec"]["strategy"], "pods_metric", "{}", doc["label"]);
     let proposed = dir.path().join("proposed");

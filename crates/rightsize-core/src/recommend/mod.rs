@@ -236,6 +236,30 @@ const EXPLICIT_BEHAVIOR: &str = "  behavior:
 /// The per-pod request-rate metric an HPA reads through prometheus-adapter.
 pub const PODS_METRIC: &str = "http_requests_per_second";
 
+/// An `autoscaling/v2` HPA with one metric (`metric`: the list item's text after `- `) and
+/// an optional `behavior` block.
+fn hpa_text(
+    meta: &str,
+    target_ref: &str,
+    min: u32,
+    max: u32,
+    metric: &str,
+    behavior: &str,
+) -> String {
+    format!(
+        "apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata: {meta}
+spec:
+  scaleTargetRef: {target_ref}
+  minReplicas: {min}
+  maxReplicas: {max}
+  metrics:
+  - {metric}
+{behavior}"
+    )
+}
+
 /// A YAML single-quoted scalar.
 fn sq(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
@@ -276,37 +300,31 @@ fn materialize(
             } else {
                 ""
             };
-            format!(
-                "apiVersion: autoscaling/v2
-kind: HorizontalPodAutoscaler
-metadata: {meta}
-spec:
-  scaleTargetRef: {target_ref}
-  minReplicas: {min_replicas}
-  maxReplicas: {max_replicas}
-  metrics:
-  - type: Resource
-    resource: {{name: cpu, target: {{type: Utilization, averageUtilization: {cpu_target}}}}}
-{behavior}"
+            hpa_text(
+                &meta,
+                &target_ref,
+                *min_replicas,
+                *max_replicas,
+                &format!(
+                    "type: Resource\n    resource: {{name: cpu, target: {{type: Utilization, averageUtilization: {cpu_target}}}}}"
+                ),
+                behavior,
             )
         }
         Spec::PodsMetric {
             min_replicas,
             max_replicas,
             per_pod_rps,
-        } => format!(
-            "apiVersion: autoscaling/v2
-kind: HorizontalPodAutoscaler
-metadata: {meta}
-spec:
-  scaleTargetRef: {target_ref}
-  minReplicas: {min_replicas}
-  maxReplicas: {max_replicas}
-  metrics:
-  - type: Pods
-    pods: {{metric: {{name: {PODS_METRIC}}}, target: {{type: AverageValue, averageValue: '{}'}}}}
-{EXPLICIT_BEHAVIOR}",
-            num(*per_pod_rps)
+        } => hpa_text(
+            &meta,
+            &target_ref,
+            *min_replicas,
+            *max_replicas,
+            &format!(
+                "type: Pods\n    pods: {{metric: {{name: {PODS_METRIC}}}, target: {{type: AverageValue, averageValue: '{}'}}}}",
+                num(*per_pod_rps)
+            ),
+            EXPLICIT_BEHAVIOR,
         ),
         Spec::RequestRate {
             min_replicas,
