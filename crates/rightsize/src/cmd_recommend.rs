@@ -117,9 +117,16 @@ pub fn run(args: RecommendArgs) -> anyhow::Result<()> {
 
     // The chosen candidate's files, read back and replayed: the predictions are what a user
     // gets from `rightsize simulate --policy proposed/`.
-    let (files, predicted) = match &rec.chosen {
+    let (files, predicted, sizing) = match &rec.chosen {
         Some(c) => {
-            let files = recommend::proposed_files(&inputs, &ropts, c).map_err(|e| anyhow!(e))?;
+            let bare =
+                recommend::proposed_files(&inputs, &ropts, c, None).map_err(|e| anyhow!(e))?;
+            let after = recommend::replay_files(&inputs, &bare).map_err(|e| anyhow!(e))?;
+            let sizing = recommend::cpu_sizing(&inputs, &bare, &after);
+            let files = recommend::proposed_files(&inputs, &ropts, c, sizing.as_ref())
+                .map_err(|e| anyhow!(e))?;
+            // A VPA in updateMode Off changes nothing the replay models: the files with it
+            // replay alike.
             let after = recommend::replay_files(&inputs, &files).map_err(|e| anyhow!(e))?;
             if after.summary.cost_total != c.judged.cost_total
                 || after.summary.slo_violation_windows_5m != c.judged.violation_windows
@@ -139,9 +146,13 @@ pub fn run(args: RecommendArgs) -> anyhow::Result<()> {
                 &today.scaler,
                 &today.config,
             )?;
-            (files, Some(report::predicted(&today_replay, &after)))
+            (
+                files,
+                Some(report::predicted(&today_replay, &after)),
+                sizing,
+            )
         }
-        None => (Vec::new(), None),
+        None => (Vec::new(), None, None),
     };
 
     std::fs::create_dir_all(&args.out)
@@ -161,13 +172,13 @@ pub fn run(args: RecommendArgs) -> anyhow::Result<()> {
             Ok(w.write_all(f.text.as_bytes())?)
         })?;
     }
-    let doc = report::document(&rec, predicted.clone(), &files);
+    let doc = report::document(&rec, predicted.clone(), sizing.as_ref(), &files);
     let json_path = args.out.join("recommendation.json");
     write_atomic(&json_path, |w| {
         serde_json::to_writer_pretty(&mut *w, &doc)?;
         Ok(w.write_all(b"\n")?)
     })?;
-    let md = report::markdown(&rec, predicted.as_ref(), &files);
+    let md = report::markdown(&rec, predicted.as_ref(), sizing.as_ref(), &files);
     let md_path = args.out.join("recommendation.md");
     write_atomic(&md_path, |w| Ok(w.write_all(md.as_bytes())?))?;
 

@@ -90,6 +90,21 @@ fn the_written_proposal_replays_to_its_predictions() {
     listed.sort();
     assert_eq!(written, listed);
     assert!(!written.is_empty());
+    // The CPU requests against the proposal's use; a recommendation-only VPA when mis-sized.
+    let sizing = &doc["cpu_sizing"];
+    let ratio = number(sizing, "ratio");
+    let mis_sized = !(1.0 / 1.3..=1.3).contains(&ratio);
+    assert_eq!(sizing["mis_sized"], mis_sized, "{sizing}");
+    assert_eq!(written.contains(&"vpa.yaml".to_string()), mis_sized);
+    if mis_sized {
+        let vpa = std::fs::read_to_string(proposed.join("vpa.yaml")).expect("vpa.yaml");
+        assert!(
+            vpa.contains("updateMode: Off")
+                || vpa.contains("updateMode: 'Off'")
+                || vpa.contains("updateMode: \"Off\""),
+            "{vpa}"
+        );
+    }
 
     replays_to_predictions(&proposed, &doc);
     let md = std::fs::read_to_string(dir.path().join("recommendation.md")).expect("md");

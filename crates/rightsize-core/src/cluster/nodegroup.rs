@@ -514,6 +514,9 @@ pub struct VpaUpdatePolicy {
 pub struct Vpa {
     /// Name.
     pub name: String,
+    /// Namespace, if given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
     /// What it sizes.
     pub target: TargetRef,
     /// The update mode (default `Auto`).
@@ -544,6 +547,7 @@ impl VpaManifest {
         }
         Ok(Vpa {
             name: self.metadata.name.clone(),
+            namespace: self.metadata.namespace.clone(),
             target: self.spec.target_ref.clone(),
             update_mode: mode,
         })

@@ -408,7 +408,7 @@ pub fn vpa_yaml(v: &Vpa, why: &str) -> Result<String, WriteError> {
         kind: "VerticalPodAutoscaler",
         metadata: Meta {
             name: &v.name,
-            namespace: None,
+            namespace: v.namespace.as_deref(),
         },
         spec: VpaSpecOut {
             target_ref: &v.target,

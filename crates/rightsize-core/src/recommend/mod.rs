@@ -994,12 +994,73 @@ pub struct ProposedFile {
     pub text: String,
 }
 
+/// The pods' CPU request against what they use under a proposal, the way the VPA recommender
+/// sizes it: the 90th percentile of per-pod CPU over the minutes of the week, plus its 15%
+/// safety margin.
+#[derive(Debug, Clone, Serialize)]
+pub struct CpuSizing {
+    /// The pod's CPU request today, cores.
+    pub request_cores: f64,
+    /// 90th percentile of a pod's CPU over the week's minutes under the proposal, cores.
+    pub p90_usage_cores: f64,
+    /// `p90 × 1.15`: what the VPA recommender would aim at, cores.
+    pub recommended_cores: f64,
+    /// Request over recommendation.
+    pub ratio: f64,
+    /// Whether the request is more than 30% away from the recommendation, either way.
+    pub mis_sized: bool,
+}
+
+/// Ratio of request to recommendation beyond which requests count as mis-sized.
+const MIS_SIZED: f64 = 1.3;
+
+/// CPU sizing under the replay `after` of the proposal's `files`: per-pod CPU each minute is the
+/// idle CPU plus CPU per request times the minute's requests per ready pod (the analysis's fit,
+/// the HPA's equation run backwards). `None` without a CPU request or ready pods.
+pub fn cpu_sizing(
+    inputs: &Inputs<'_>,
+    files: &[ProposedFile],
+    after: &SimResult,
+) -> Option<CpuSizing> {
+    let all = inputs.demand.rps.len();
+    let s = files_setup(inputs, files).ok()?;
+    let request = s.service.cpu_request_cores;
+    let mut usage: Vec<f64> = after
+        .series
+        .ready_pods_1m
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| **r > 0.0)
+        .map(|(m, ready)| {
+            let (a, b) = (m * 60, ((m + 1) * 60).min(all));
+            let rate = inputs.demand.rps[a..b].iter().sum::<f64>() / (b - a).max(1) as f64;
+            s.service.idle_cpu_cores + s.service.cpu_per_request_core_s * rate / ready
+        })
+        .collect();
+    if request <= 0.0 || usage.is_empty() {
+        return None;
+    }
+    usage.sort_by(f64::total_cmp);
+    let p90 = usage[((usage.len() - 1) as f64 * 0.9).round() as usize];
+    let recommended = p90 * 1.15;
+    let ratio = request / recommended.max(1e-9);
+    Some(CpuSizing {
+        request_cores: request,
+        p90_usage_cores: p90,
+        recommended_cores: recommended,
+        ratio,
+        mis_sized: !(1.0 / MIS_SIZED..=MIS_SIZED).contains(&ratio),
+    })
+}
+
 /// The manifests of a chosen candidate, written by the cluster model's writers: only the
-/// files the candidate changes.
+/// files the candidate changes, and a recommendation-only VPA when `sizing` finds the CPU
+/// requests mis-sized.
 pub fn proposed_files(
     inputs: &Inputs<'_>,
     opts: &Options,
     e: &Evaluated,
+    sizing: Option<&CpuSizing>,
 ) -> Result<Vec<ProposedFile>, String> {
     let t = target(inputs)?;
     let all = inputs.demand.rps.len();
@@ -1030,6 +1091,26 @@ pub fn proposed_files(
         files.push(ProposedFile {
             name: "keda-scaledobject.yaml".into(),
             text: write::scaled_object_yaml(so, &why).map_err(|e| e.to_string())?,
+        });
+    }
+    if let Some(z) = sizing.filter(|z| z.mis_sized) {
+        let vpa = crate::cluster::nodegroup::Vpa {
+            name: format!("{}-sizing", t.name),
+            namespace: t.namespace.clone(),
+            target: crate::cluster::hpa::TargetRef {
+                api_version: Some("apps/v1".into()),
+                kind: t.kind.clone(),
+                name: t.name.clone(),
+            },
+            update_mode: "Off".into(),
+        };
+        let why = format!(
+            "rightsize recommend: the pods request {:.2} CPU but use {:.2} at the 90th percentile under the proposal (VPA's target: {:.2}); updateMode Off only recommends, changes nothing",
+            z.request_cores, z.p90_usage_cores, z.recommended_cores
+        );
+        files.push(ProposedFile {
+            name: "vpa.yaml".into(),
+            text: write::vpa_yaml(&vpa, &why).map_err(|e| e.to_string())?,
         });
     }
     for g in &policy.node_groups {
@@ -1073,15 +1154,18 @@ rules:
     )
 }
 
-/// Reads proposed files back and replays them over the week: the figures a user gets from
-/// `rightsize simulate --policy proposed/`.
-pub fn replay_files(inputs: &Inputs<'_>, files: &[ProposedFile]) -> Result<SimResult, String> {
+/// Today's configuration with the files read back in place of its scaler (and node group),
+/// set up for a replay.
+fn files_setup(
+    inputs: &Inputs<'_>,
+    files: &[ProposedFile],
+) -> Result<crate::sim::setup::Setup, String> {
     let mut policy = ClusterConfig::new();
     for f in files {
         policy.read(&f.text, &f.name).map_err(|e| e.to_string())?;
     }
     let merged = inputs.base.with_policy(&policy)?;
-    let s = setup(
+    setup(
         inputs.analysis,
         None,
         &merged,
@@ -1089,7 +1173,13 @@ pub fn replay_files(inputs: &Inputs<'_>, files: &[ProposedFile]) -> Result<SimRe
         inputs.tz,
         inputs.setup,
     )
-    .map_err(|e| e.to_string())?;
+    .map_err(|e| e.to_string())
+}
+
+/// Reads proposed files back and replays them over the week: the figures a user gets from
+/// `rightsize simulate --policy proposed/`.
+pub fn replay_files(inputs: &Inputs<'_>, files: &[ProposedFile]) -> Result<SimResult, String> {
+    let s = files_setup(inputs, files)?;
     simulate(inputs.demand, &s.service, &s.pool, &s.scaler, &s.config).map_err(|e| e.to_string())
 }
 

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use super::{Check, Evaluated, Objective, ProposedFile, Recommendation, Spec};
+use super::{Check, CpuSizing, Evaluated, Objective, ProposedFile, Recommendation, Spec};
 use crate::sim::SimResult;
 
 /// Before and after, from today's replay and the written files' replay.
@@ -58,6 +58,9 @@ pub struct Document<'a> {
     pub predicted: Option<Predicted>,
     /// The chosen candidate's stress replays.
     pub robustness: Option<&'a [Check]>,
+    /// The pods' CPU request against their use under the proposal (a VPA in `updateMode:
+    /// "Off"` is written when mis-sized).
+    pub cpu_sizing: Option<&'a CpuSizing>,
     /// Files written to `proposed/`.
     pub files: Vec<&'a str>,
     /// The best candidate of each strategy.
@@ -98,6 +101,7 @@ pub fn predicted(today: &SimResult, after: &SimResult) -> Predicted {
 pub fn document<'a>(
     rec: &'a Recommendation,
     predicted: Option<Predicted>,
+    cpu_sizing: Option<&'a CpuSizing>,
     files: &'a [ProposedFile],
 ) -> Document<'a> {
     let c = rec.chosen.as_ref();
@@ -111,6 +115,7 @@ pub fn document<'a>(
         min_savings: rec.min_savings,
         predicted,
         robustness: c.map(|c| c.checks.as_slice()),
+        cpu_sizing,
         files: files.iter().map(|f| f.name.as_str()).collect(),
         by_strategy: &rec.by_strategy,
         candidates: &rec.candidates,
@@ -226,6 +231,7 @@ fn fields(spec: &Spec, min_nodes: Option<u32>) -> Vec<String> {
 pub fn markdown(
     rec: &Recommendation,
     predicted: Option<&Predicted>,
+    sizing: Option<&CpuSizing>,
     files: &[ProposedFile],
 ) -> String {
     let o = rec.objective;
@@ -282,6 +288,20 @@ pub fn markdown(
             let _ = writeln!(md);
             for line in fields(&c.candidate.spec, c.candidate.min_nodes) {
                 let _ = writeln!(md, "- {line}");
+            }
+            if let Some(z) = sizing {
+                let _ = writeln!(
+                    md,
+                    "\n**CPU requests.** A pod requests {:.2} cores and, under this proposal, uses {:.2} at the 90th percentile of the week's minutes; the VPA recommender would aim at {:.2} (p90 + 15%). {}",
+                    z.request_cores,
+                    z.p90_usage_cores,
+                    z.recommended_cores,
+                    if z.mis_sized {
+                        "That is more than 30% away: `proposed/vpa.yaml` adds a VerticalPodAutoscaler with `updateMode: \"Off\"`, which only recommends (read it with `kubectl describe vpa`); resize the requests in a later change, then re-run rightsize, since pods per node and CPU targets move with them."
+                    } else {
+                        "Within 30%: the requests are sized about right."
+                    }
+                );
             }
         }
         _ => {
