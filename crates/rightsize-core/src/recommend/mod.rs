@@ -139,6 +139,9 @@ pub enum Spec {
         floor_per_pod_rps: f64,
         /// Minutes a floor opens before its hour.
         lead_min: u32,
+        /// Floors from a forecast of the next week (Holt-Winters with a daily season on the
+        /// hourly peaks, never below the recorded week) instead of the recorded week alone.
+        predictive: bool,
     },
 }
 
@@ -272,13 +275,13 @@ fn num(v: f64) -> String {
 }
 
 /// The policy a candidate writes, parsed as the cluster model (so that what is replayed is
-/// what the manifests say), with the per-hour peaks that size any cron floors.
+/// what the manifests say), with the profile that sizes any cron floors.
 fn materialize(
     c: &Candidate,
     t: &Target,
     inputs: &Inputs<'_>,
     opts: &Options,
-    peaks: &[Option<f64>; 168],
+    profile: &schedule::Profile,
 ) -> Result<ClusterConfig, String> {
     let meta = match &t.namespace {
         Some(ns) => format!("{{name: {}, namespace: {}}}", t.name, ns),
@@ -347,8 +350,14 @@ fn materialize(
             per_pod_rps,
             floor_per_pod_rps,
             lead_min,
+            predictive,
         } => {
-            let floors = schedule::floors(peaks, *floor_per_pod_rps, *min_replicas);
+            let peaks = if *predictive {
+                profile.predicted()
+            } else {
+                profile.recorded
+            };
+            let floors = schedule::floors(&peaks, *floor_per_pod_rps, *min_replicas);
             let floors = schedule::floors_capped(
                 &schedule::quantize(&floors, *min_replicas, 3),
                 *max_replicas,
@@ -519,13 +528,14 @@ fn candidates(t: &Target, a: &Analysis, opts: &Options) -> (Vec<Candidate>, Vec<
                     max_replicas: max,
                     per_pod_rps: round_rate(c * headroom),
                 });
-                for lead_min in [15, 30] {
+                for (lead_min, predictive) in [(15, false), (30, false), (30, true)] {
                     specs.push(Spec::Hybrid {
                         min_replicas: floor,
                         max_replicas: max,
                         per_pod_rps: round_rate(c * headroom),
                         floor_per_pod_rps: round_rate(c * headroom),
                         lead_min,
+                        predictive,
                     });
                 }
             }
@@ -709,10 +719,12 @@ fn label(c: &Candidate) -> String {
             max_replicas,
             per_pod_rps,
             lead_min,
+            predictive,
             ..
         } => format!(
-            "KEDA {min_replicas}-{max_replicas} at {} req/s per pod + cron floors {lead_min} min ahead",
-            num(*per_pod_rps)
+            "KEDA {min_replicas}-{max_replicas} at {} req/s per pod + {} cron floors {lead_min} min ahead",
+            num(*per_pod_rps),
+            if *predictive { "forecast" } else { "recorded" }
         ),
     };
     match c.min_nodes {
@@ -795,10 +807,10 @@ pub fn recommend(inputs: &Inputs<'_>, opts: &Options) -> Result<Recommendation, 
     let full = inputs.demand;
     let today = replay(inputs.base, full)?;
     let all = full.rps.len();
-    let peaks = schedule::hourly_peaks(full, inputs.tz, 0, all);
+    let profile = schedule::Profile::of(full, inputs.tz, 0, all);
     let (cands, mut notes) = candidates(&t, a, opts);
     let evaluate = |c: &Candidate| -> Result<Evaluated, String> {
-        let policy = materialize(c, &t, inputs, opts, &peaks)?;
+        let policy = materialize(c, &t, inputs, opts, &profile)?;
         let merged = inputs.base.with_policy(&policy)?;
         let r = replay(&merged, full)?;
         let judged = judge(&r, &today, slo, full, cap);
@@ -846,7 +858,7 @@ pub fn recommend(inputs: &Inputs<'_>, opts: &Options) -> Result<Recommendation, 
         .transpose()?;
     let split_at = 5 * 86_400;
     let split = (all >= split_at + 86_400).then(|| slice(full, split_at, all));
-    let train_peaks = schedule::hourly_peaks(full, inputs.tz, 0, split_at.min(all));
+    let train_profile = schedule::Profile::of(full, inputs.tz, 0, split_at.min(all));
     let today_split = split.as_ref().map(|d| replay(inputs.base, d)).transpose()?;
     if split.is_none() {
         notes.push("fewer than six days recorded: the days 1-5 / 6-7 check is skipped".into());
@@ -901,7 +913,7 @@ pub fn recommend(inputs: &Inputs<'_>, opts: &Options) -> Result<Recommendation, 
             out.push(run(
                 "traffic",
                 format!("every second's traffic ×{}", opts.stress_traffic),
-                materialize(c, &t, inputs, opts, &peaks),
+                materialize(c, &t, inputs, opts, &profile),
                 &stressed,
                 &today_stressed,
             ));
@@ -914,7 +926,7 @@ pub fn recommend(inputs: &Inputs<'_>, opts: &Options) -> Result<Recommendation, 
                             (full.start_unix_s + *at as i64).div_euclid(60)
                         )
                     ),
-                    materialize(c, &t, inputs, opts, &peaks),
+                    materialize(c, &t, inputs, opts, &profile),
                     d,
                     tb,
                 ));
@@ -923,7 +935,7 @@ pub fn recommend(inputs: &Inputs<'_>, opts: &Options) -> Result<Recommendation, 
                 out.push(run(
                     "holdout",
                     "schedules built from days 1-5, replayed on days 6-7".into(),
-                    materialize(c, &t, inputs, opts, &train_peaks),
+                    materialize(c, &t, inputs, opts, &train_profile),
                     d,
                     ts,
                 ));
@@ -1064,8 +1076,8 @@ pub fn proposed_files(
 ) -> Result<Vec<ProposedFile>, String> {
     let t = target(inputs)?;
     let all = inputs.demand.rps.len();
-    let peaks = schedule::hourly_peaks(inputs.demand, inputs.tz, 0, all);
-    let policy = materialize(&e.candidate, &t, inputs, opts, &peaks)?;
+    let profile = schedule::Profile::of(inputs.demand, inputs.tz, 0, all);
+    let policy = materialize(&e.candidate, &t, inputs, opts, &profile)?;
     let why = format!(
         "rightsize recommend: {}; predicted off-peak savings {:.0}%, total {:.0}%, {} SLO windows against today's {}",
         e.label,

@@ -213,10 +213,11 @@ fn fields(spec: &Spec, min_nodes: Option<u32>) -> Vec<String> {
             if let Spec::Hybrid {
                 floor_per_pod_rps,
                 lead_min,
+                predictive,
                 ..
             } = spec
             {
-                v.push(format!("cron triggers: floors sized for the busiest minute of each hour and the next at {floor_per_pod_rps} req/s per pod, opening {lead_min} minutes early so that pods are ready before the ramp; rebuild them weekly with `rightsize recommend` on the latest week."));
+                v.push(format!("cron triggers: floors sized for the busiest minute of each hour and the next{} at {floor_per_pod_rps} req/s per pod, opening {lead_min} minutes early so that pods are ready before the ramp; rebuild them weekly with `rightsize recommend` on the latest week (a CronJob running it on the last seven days of telemetry, reviewed before applying).", if *predictive { ", as forecast for the coming week by Holt-Winters on the recorded hourly peaks (daily season, damped trend) and never below the recorded week," } else { " in the recorded week" }));
             }
             v
         }

@@ -27,6 +27,116 @@ pub fn hourly_peaks(
     peaks
 }
 
+/// The busiest minute's rate in each hour from second `from` to `to`, in time order (hours
+/// counted from `from`).
+pub fn hourly_series(demand: &Demand, from: usize, to: usize) -> Vec<f64> {
+    let to = to.min(demand.rps.len());
+    (from..to)
+        .step_by(3600)
+        .map(|h| {
+            demand.rps[h..(h + 3600).min(to)]
+                .chunks(60)
+                .map(|c| c.iter().sum::<f64>() / c.len() as f64)
+                .fold(0.0, f64::max)
+        })
+        .collect()
+}
+
+/// Additive Holt-Winters with a damped trend: level, trend and a season of `m` values, fitted
+/// to `y` with the smoothing constants (of a small grid) that minimise the one-step-ahead
+/// squared error, then run `horizon` steps past the end. `None` with fewer than two seasons.
+/// Forecasts are never negative.
+pub fn holt_winters(y: &[f64], m: usize, horizon: usize) -> Option<Vec<f64>> {
+    if m == 0 || y.len() < 2 * m {
+        return None;
+    }
+    const PHI: f64 = 0.98;
+    let run = |alpha: f64, beta: f64, gamma: f64| {
+        let mean = |s: &[f64]| s.iter().sum::<f64>() / s.len() as f64;
+        let mut level = mean(&y[..m]);
+        let mut trend = (mean(&y[m..2 * m]) - level) / m as f64;
+        let mut season: Vec<f64> = y[..m].iter().map(|v| v - level).collect();
+        let mut sse = 0.0;
+        for (t, &v) in y.iter().enumerate() {
+            let s = season[t % m];
+            let forecast = level + PHI * trend + s;
+            sse += (v - forecast) * (v - forecast);
+            let new_level = alpha * (v - s) + (1.0 - alpha) * (level + PHI * trend);
+            trend = beta * (new_level - level) + (1.0 - beta) * PHI * trend;
+            level = new_level;
+            season[t % m] = gamma * (v - level) + (1.0 - gamma) * s;
+        }
+        let n = y.len();
+        let mut damp = 0.0;
+        let ahead: Vec<f64> = (1..=horizon)
+            .map(|h| {
+                damp += PHI.powi(h as i32);
+                (level + damp * trend + season[(n + h - 1) % m]).max(0.0)
+            })
+            .collect();
+        (sse, ahead)
+    };
+    let mut best: Option<(f64, Vec<f64>)> = None;
+    for alpha in [0.1, 0.3, 0.5] {
+        for beta in [0.0, 0.05, 0.1] {
+            for gamma in [0.1, 0.3, 0.5] {
+                let (sse, ahead) = run(alpha, beta, gamma);
+                if best.as_ref().is_none_or(|(b, _)| sse < *b) {
+                    best = Some((sse, ahead));
+                }
+            }
+        }
+    }
+    best.map(|(_, ahead)| ahead)
+}
+
+/// What floors are sized from: the recorded week's busiest minute per hour of the week, and a
+/// forecast of the week after.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Profile {
+    /// Seasonal naive: the range's busiest minute in each hour of the week.
+    pub recorded: [Option<f64>; 168],
+    /// Holt-Winters (daily season) on the range's hourly peaks, for the 168 hours after it,
+    /// by hour of the week; `None` with fewer than two days.
+    pub forecast: Option<[Option<f64>; 168]>,
+}
+
+impl Profile {
+    /// The profile of the demand's seconds `[from, to)`.
+    pub fn of(demand: &Demand, tz: &jiff::tz::TimeZone, from: usize, to: usize) -> Profile {
+        let to = to.min(demand.rps.len());
+        let forecast = holt_winters(&hourly_series(demand, from, to), 24, 168).map(|ahead| {
+            let mut by_how = [None; 168];
+            let first =
+                demand.start_unix_s + from as i64 + (to - from).div_ceil(3600) as i64 * 3600;
+            for (k, v) in ahead.into_iter().enumerate() {
+                let how = hour_of_week(first + k as i64 * 3600, tz);
+                by_how[how] = Some(v);
+            }
+            by_how
+        });
+        Profile {
+            recorded: hourly_peaks(demand, tz, from, to),
+            forecast,
+        }
+    }
+
+    /// The recorded peaks where the forecast is higher or the range did not record the hour
+    /// (a predictive floor never sizes below what was seen).
+    pub fn predicted(&self) -> [Option<f64>; 168] {
+        let mut out = self.recorded;
+        if let Some(f) = &self.forecast {
+            for (o, v) in out.iter_mut().zip(f) {
+                *o = match (*o, *v) {
+                    (Some(a), Some(b)) => Some(a.max(b)),
+                    (a, b) => a.or(b),
+                };
+            }
+        }
+        out
+    }
+}
+
 /// Replicas each hour of the week needs at `per_pod` requests per second: the busiest minute of
 /// that hour and of the next (so that a floor is up before a ramp), at least `min`. Hours the
 /// week did not record need `min`.
@@ -235,6 +345,58 @@ mod tests {
                 m % 60
             );
         }
+    }
+
+    #[test]
+    fn holt_winters_follows_a_daily_season_and_a_trend() {
+        // Four days of a daily square wave (100 by night, 300 by day) growing 1% a day.
+        let y: Vec<f64> = (0..96)
+            .map(|h| {
+                let base = if (8..20).contains(&(h % 24)) {
+                    300.0
+                } else {
+                    100.0
+                };
+                base * (1.0 + 0.01 * (h / 24) as f64)
+            })
+            .collect();
+        let f = holt_winters(&y, 24, 48).expect("two seasons");
+        assert_eq!(f.len(), 48);
+        // The next day keeps the shape: day hours well above night hours, near the last day's.
+        assert!(f[12] > 2.5 * f[2], "{f:?}");
+        assert!((f[12] - 309.0).abs() < 15.0, "{}", f[12]);
+        assert!((f[2] - 103.0).abs() < 10.0, "{}", f[2]);
+        assert!(holt_winters(&y[..30], 24, 5).is_none());
+        assert!(
+            holt_winters(&[0.0; 48], 24, 3)
+                .expect("fits")
+                .iter()
+                .all(|v| *v == 0.0)
+        );
+    }
+
+    #[test]
+    fn a_profile_forecasts_the_hours_a_range_did_not_record() {
+        // Five weekdays of a diurnal rate; the forecast covers the weekend after them.
+        let rps: Vec<f64> = (0..5 * 86_400)
+            .map(|s| {
+                if (8..20).contains(&((s / 3600) % 24)) {
+                    300.0
+                } else {
+                    100.0
+                }
+            })
+            .collect();
+        let d = Demand {
+            start_unix_s: 1_763_942_400, // a Monday
+            rps,
+        };
+        let p = Profile::of(&d, &jiff::tz::TimeZone::UTC, 0, 5 * 86_400);
+        assert_eq!(p.recorded[5 * 24 + 12], None);
+        let predicted = p.predicted();
+        let saturday_noon = predicted[5 * 24 + 12].expect("forecast");
+        assert!((saturday_noon - 300.0).abs() < 10.0, "{saturday_noon}");
+        assert_eq!(predicted[12], Some(300.0));
     }
 
     #[test]
