@@ -23,11 +23,15 @@ fn week() -> PathBuf {
 }
 
 fn recommend(out: &Path, extra: &[&str]) -> std::process::Output {
+    recommend_with(&fixture("config"), out, extra)
+}
+
+fn recommend_with(config: &Path, out: &Path, extra: &[&str]) -> std::process::Output {
     rightsize()
         .args(["recommend", "--telemetry"])
         .arg(week())
         .args(["--sample-rate", "0.0005", "--slo-p99-ms", "100", "--config"])
-        .arg(fixture("config"))
+        .arg(config)
         .arg("--out")
         .arg(out)
         .args(extra)
@@ -37,7 +41,11 @@ fn recommend(out: &Path, extra: &[&str]) -> std::process::Output {
 
 /// Runs `recommend` into `dir`, expects success, and returns recommendation.json.
 fn recommended(dir: &Path, extra: &[&str]) -> Value {
-    let out = recommend(dir, extra);
+    recommended_with(&fixture("config"), dir, extra)
+}
+
+fn recommended_with(config: &Path, dir: &Path, extra: &[&str]) -> Value {
+    let out = recommend_with(config, dir, extra);
     assert!(
         out.status.success(),
         "{}",
@@ -114,12 +122,16 @@ fn the_written_proposal_replays_to_its_predictions() {
 
 /// What a user gets from replaying the files is the predictions, to the cent and window.
 fn replays_to_predictions(proposed: &Path, doc: &Value) {
+    replays_to_predictions_with(&fixture("config"), proposed, doc)
+}
+
+fn replays_to_predictions_with(config: &Path, proposed: &Path, doc: &Value) {
     let sim = run_ok(
         rightsize()
             .args(["simulate", "--telemetry"])
             .arg(week())
             .args(["--sample-rate", "0.0005", "--slo-p99-ms", "100", "--config"])
-            .arg(fixture("config"))
+            .arg(config)
             .arg("--policy")
             .arg(proposed)
             .arg("--json"),
@@ -143,18 +155,32 @@ fn replays_to_predictions(proposed: &Path, doc: &Value) {
 }
 
 #[test]
-fn without_keda_the_request_rate_goes_through_prometheus_adapter() {
+fn without_keda_only_plain_hpas_are_proposed() {
     let dir = tempfile::tempdir().expect("tempdir");
     let doc = recommended(dir.path(), &["--without-keda"]);
-    // On this week the per-pod request rate wins; without KEDA it is an HPA Pods metric.
-    assert_eq!(doc["spec"]["strategy"], "pods_metric", "{}", doc["label"]);
+    // No KEDA candidate was tried; the request rate went through an HPA Pods metric.
+    let candidates = doc["candidates"].as_array().expect("candidates");
+    assert!(candidates.iter().all(|c| {
+        let s = &c["candidate"]["spec"]["strategy"];
+        s != "request_rate" && s != "hybrid"
+    }));
+    assert!(
+        candidates
+            .iter()
+            .any(|c| c["candidate"]["spec"]["strategy"] == "pods_metric")
+    );
     let proposed = dir.path().join("proposed");
     assert!(!proposed.join("keda-scaledobject.yaml").exists());
     let hpa = std::fs::read_to_string(proposed.join("hpa.yaml")).expect("hpa.yaml");
-    assert!(hpa.contains("name: http_requests_per_second"), "{hpa}");
-    let rule = std::fs::read_to_string(proposed.join("prometheus-adapter-rule.yaml"))
-        .expect("the adapter's rule");
-    assert!(rule.contains("as: http_requests_per_second"), "{rule}");
+    let adapter = proposed.join("prometheus-adapter-rule.yaml");
+    if doc["spec"]["strategy"] == "pods_metric" {
+        assert!(hpa.contains("name: http_requests_per_second"), "{hpa}");
+        let rule = std::fs::read_to_string(&adapter).expect("the adapter's rule");
+        assert!(rule.contains("as: http_requests_per_second"), "{rule}");
+    } else {
+        assert_eq!(doc["spec"]["strategy"], "hpa_tuning");
+        assert!(!adapter.exists());
+    }
     replays_to_predictions(&proposed, &doc);
 }
 
@@ -235,4 +261,35 @@ fn a_real_traffic_shape_gets_a_proposal_that_saves_30_percent_off_peak_within_th
         number(&doc, "predicted.slo_violation_windows_after")
             <= number(&doc, "predicted.slo_violation_windows_before")
     );
+}
+
+#[test]
+fn karpenter_pools_get_consolidation_candidates_and_keep_their_format() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = fixture("karpenter");
+    let doc = recommended_with(&config, dir.path(), &[]);
+    let candidates = doc["candidates"].as_array().expect("candidates");
+    // Today's pool consolidates only empty nodes after ten minutes: the search also tries
+    // WhenEmptyOrUnderutilized after a minute, and no eksctl-only change.
+    assert!(
+        candidates
+            .iter()
+            .any(|c| c["candidate"]["node"]["change"] == "consolidation")
+    );
+    assert!(candidates.iter().all(|c| {
+        let change = &c["candidate"]["node"]["change"];
+        change.is_null() || change == "consolidation"
+    }));
+    let proposed = dir.path().join("proposed");
+    assert!(!proposed.join("nodegroup.yaml").exists());
+    if doc["node_change"]["change"] == "consolidation" {
+        let pool = std::fs::read_to_string(proposed.join("karpenter-nodepool.yaml"))
+            .expect("karpenter-nodepool.yaml");
+        assert!(
+            pool.contains("consolidationPolicy: WhenEmptyOrUnderutilized"),
+            "{pool}"
+        );
+        assert!(pool.contains("name: serving"), "{pool}");
+    }
+    replays_to_predictions_with(&config, &proposed, &doc);
 }

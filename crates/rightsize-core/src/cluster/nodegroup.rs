@@ -67,6 +67,10 @@ pub struct NodeGroup {
     /// (what a rewritten file must carry).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub eksctl_cluster: Option<(String, String)>,
+    /// Karpenter: the EC2NodeClass its `nodeClassRef` names (what a rewritten NodePool must
+    /// name).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub karpenter_node_class: Option<String>,
 }
 
 // ---- eksctl -----------------------------------------------------------------------------------
@@ -198,6 +202,7 @@ fn eksctl_group(g: &EksctlNodeGroup, managed: bool) -> Result<NodeGroup, Invalid
         limit_cpu_cores: None,
         consolidation: None,
         eksctl_cluster: None,
+        karpenter_node_class: None,
     })
 }
 
@@ -379,6 +384,15 @@ impl NodePoolManifest {
                 budgets,
             }),
             eksctl_cluster: None,
+            karpenter_node_class: self
+                .spec
+                .template
+                .spec
+                .node_class_ref
+                .as_ref()
+                .and_then(|r| r.get("name"))
+                .and_then(|n| n.as_str())
+                .map(str::to_string),
         })
     }
 }
@@ -471,6 +485,7 @@ impl ContainerNodePoolManifest {
             limit_cpu_cores: None,
             consolidation: None,
             eksctl_cluster: None,
+            karpenter_node_class: None,
         }
     }
 }

@@ -765,6 +765,7 @@ spec:
             limit_cpu_cores: None,
             consolidation: None,
             eksctl_cluster: Some(("prod".into(), "us-east-1".into())),
+            karpenter_node_class: None,
         };
         let text = eksctl_yaml("prod", "us-east-1", &g, "smaller night floor").expect("eksctl");
         let mut c = ClusterConfig::new();

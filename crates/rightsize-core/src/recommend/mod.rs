@@ -12,7 +12,7 @@ pub mod schedule;
 use serde::Serialize;
 
 use crate::analysis::Analysis;
-use crate::analysis::cost::{node_model, serving_workload};
+use crate::analysis::cost::{node_model, serving_pods_per_node, serving_workload};
 use crate::cluster::ClusterConfig;
 use crate::cluster::nodes::Catalogue;
 use crate::cluster::write;
@@ -171,13 +171,42 @@ impl Spec {
     }
 }
 
-/// A candidate: a scaling spec and the node group's floor.
+/// A change to the node group that goes with a scaler.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "change", rename_all = "snake_case")]
+pub enum NodeChange {
+    /// The group's minimum (eksctl `minSize`), so that idle nodes go at night.
+    MinNodes {
+        /// The new minimum.
+        min_nodes: u32,
+    },
+    /// Another instance type for the group (eksctl), its bounds keeping today's pod capacity.
+    InstanceType {
+        /// The type.
+        instance_type: String,
+        /// Serving pods one node holds.
+        pods_per_node: u32,
+        /// `minSize`.
+        min_nodes: u32,
+        /// `maxSize`.
+        max_nodes: u32,
+    },
+    /// Karpenter's consolidation, so that emptied or underused nodes go.
+    Consolidation {
+        /// `consolidationPolicy`.
+        policy: String,
+        /// `consolidateAfter`, seconds.
+        after_s: u64,
+    },
+}
+
+/// A candidate: a scaling spec and, optionally, a node-group change.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Candidate {
     /// The scaler.
     pub spec: Spec,
-    /// The node group's `minSize` (`None`: today's).
-    pub min_nodes: Option<u32>,
+    /// The node group's change (`None`: as today).
+    pub node: Option<NodeChange>,
 }
 
 /// What the serving workload and its nodes are, for writing candidates.
@@ -191,8 +220,23 @@ struct Target {
     today_min_nodes: u32,
     /// Today's HPA bounds and CPU target, if it has one.
     today_hpa: Option<(u32, u32, Option<u32>)>,
-    /// The node group can be rewritten (eksctl).
-    node_group_writable: bool,
+    /// How the node group can be rewritten.
+    group: GroupKind,
+    /// Other instance types the group could use: the cheapest per serving pod among smaller
+    /// nodes, and among larger ones cheaper per pod than today's: (name, pods per node, price
+    /// per node-hour).
+    alternatives: Vec<(String, u32, f64)>,
+}
+
+/// What kind of node group the candidates may rewrite.
+#[derive(Debug, Clone, PartialEq)]
+enum GroupKind {
+    /// eksctl (its cluster's name and region known).
+    Eksctl,
+    /// Karpenter (its EC2NodeClass known), with today's consolidation.
+    Karpenter(Option<super::cluster::nodegroup::Consolidation>),
+    /// Neither: left as it is.
+    Fixed,
 }
 
 fn target(inputs: &Inputs<'_>) -> Result<Target, String> {
@@ -211,6 +255,46 @@ fn target(inputs: &Inputs<'_>) -> Result<Target, String> {
         });
         (h.min_replicas, h.max_replicas, cpu)
     });
+    let kind = match group {
+        Some(g) if g.eksctl_cluster.is_some() => GroupKind::Eksctl,
+        Some(g) if g.karpenter_node_class.is_some() => {
+            GroupKind::Karpenter(g.consolidation.clone())
+        }
+        _ => GroupKind::Fixed,
+    };
+    // Types of the same cloud and GPU count, cheapest per serving pod first.
+    let today_type = inputs.catalogue.get(&nm.instance_type);
+    let mut candidates_types: Vec<(String, u32, f64)> = match (group, today_type) {
+        (Some(g), Some(today)) if kind == GroupKind::Eksctl => inputs
+            .catalogue
+            .types
+            .iter()
+            .filter(|it| it.cloud == today.cloud && it.gpus == today.gpus && it.name != today.name)
+            .map(|it| {
+                (
+                    it.name.clone(),
+                    serving_pods_per_node(base, g, it),
+                    it.usd_per_hour,
+                )
+            })
+            .filter(|(_, ppn, _)| *ppn > 0)
+            .collect(),
+        _ => Vec::new(),
+    };
+    let per_pod = |(_, ppn, usd): &(String, u32, f64)| usd / f64::from(*ppn);
+    candidates_types.sort_by(|a, b| per_pod(a).total_cmp(&per_pod(b)).then(a.0.cmp(&b.0)));
+    // Two to try: the cheapest per pod among smaller nodes (finer steps at night) and among
+    // larger ones that are cheaper per pod than today's type (less overhead per pod).
+    let today_per_pod = nm.usd_per_node_hour / f64::from(nm.pods_per_node.max(1));
+    let smaller = candidates_types
+        .iter()
+        .find(|a| a.1 < nm.pods_per_node)
+        .cloned();
+    let larger = candidates_types
+        .iter()
+        .find(|a| a.1 >= nm.pods_per_node && per_pod(a) < today_per_pod)
+        .cloned();
+    let alternatives: Vec<(String, u32, f64)> = smaller.into_iter().chain(larger).collect();
     Ok(Target {
         kind: w.kind.clone(),
         name: w.metadata.name.clone(),
@@ -219,7 +303,8 @@ fn target(inputs: &Inputs<'_>) -> Result<Target, String> {
         max_nodes: group.and_then(|g| g.max_nodes),
         today_min_nodes: nm.min_nodes,
         today_hpa,
-        node_group_writable: group.is_some_and(|g| g.eksctl_cluster.is_some()),
+        group: kind,
+        alternatives,
     })
 }
 
@@ -380,16 +465,39 @@ fn materialize(
     policy
         .read(&scaler, "candidate.yaml")
         .map_err(|e| format!("a candidate did not parse (a bug): {e}\n{scaler}"))?;
-    if let Some(min) = c.min_nodes {
+    if let Some(change) = &c.node {
         let mut g = inputs
             .base
             .node_groups
             .first()
             .cloned()
             .ok_or("no node group to change")?;
-        g.min_nodes = min;
+        match change {
+            NodeChange::MinNodes { min_nodes } => g.min_nodes = *min_nodes,
+            NodeChange::InstanceType {
+                instance_type,
+                min_nodes,
+                max_nodes,
+                ..
+            } => {
+                g.instance_types = vec![instance_type.clone()];
+                g.min_nodes = *min_nodes;
+                g.max_nodes = Some(*max_nodes);
+            }
+            NodeChange::Consolidation { policy: p, after_s } => {
+                let budgets = g.consolidation.as_ref().map_or_else(
+                    || vec![r#"{"nodes":"10%"}"#.to_string()],
+                    |c| c.budgets.clone(),
+                );
+                g.consolidation = Some(super::cluster::nodegroup::Consolidation {
+                    policy: p.clone(),
+                    after_s: Some(*after_s),
+                    budgets,
+                });
+            }
+        }
         if let Some(d) = g.desired_nodes {
-            g.desired_nodes = Some(d.max(min));
+            g.desired_nodes = Some(d.clamp(g.min_nodes, g.max_nodes.unwrap_or(u32::MAX)));
         }
         policy.node_groups = vec![g];
     }
@@ -478,17 +586,42 @@ fn candidates(t: &Target, a: &Analysis, opts: &Options) -> (Vec<Candidate>, Vec<
         .unwrap_or(floor * 10)
         .max(floor);
     let max = node_cap.map_or(max, |n| max.min(n)).max(floor);
-    let mut node_mins = vec![None];
-    if t.node_group_writable {
-        let smallest = floor.div_ceil(t.pods_per_node.max(1)).max(1);
-        if smallest < t.today_min_nodes {
-            node_mins.push(Some(smallest));
+    let mut node_changes = vec![None];
+    match &t.group {
+        GroupKind::Eksctl => {
+            let smallest = floor.div_ceil(t.pods_per_node.max(1)).max(1);
+            if smallest < t.today_min_nodes {
+                node_changes.push(Some(NodeChange::MinNodes {
+                    min_nodes: smallest,
+                }));
+            }
+            // Cheaper pods on another type: as many pods at most as today's group holds.
+            let today_pods = t.max_nodes.map(|n| n * t.pods_per_node);
+            for (name, ppn, _) in &t.alternatives {
+                node_changes.push(Some(NodeChange::InstanceType {
+                    instance_type: name.clone(),
+                    pods_per_node: *ppn,
+                    min_nodes: floor.div_ceil(*ppn).max(1),
+                    max_nodes: today_pods.map_or(max.div_ceil(*ppn), |p| p.div_ceil(*ppn)).max(1),
+                }));
+            }
         }
-    } else {
-        notes.push(
-            "the node group is not an eksctl one rightsize can rewrite: its minimum is left as it is"
+        GroupKind::Karpenter(today) => {
+            let eager = ("WhenEmptyOrUnderutilized", 60u64);
+            let already = today
+                .as_ref()
+                .is_some_and(|c| c.policy == eager.0 && c.after_s.is_some_and(|a| a <= eager.1));
+            if !already {
+                node_changes.push(Some(NodeChange::Consolidation {
+                    policy: eager.0.into(),
+                    after_s: eager.1,
+                }));
+            }
+        }
+        GroupKind::Fixed => notes.push(
+            "the node group is neither an eksctl group nor a Karpenter NodePool rightsize can rewrite: it is left as it is"
                 .into(),
-        );
+        ),
     }
     let mut specs = Vec::new();
     match t.today_hpa {
@@ -553,10 +686,10 @@ fn candidates(t: &Target, a: &Analysis, opts: &Options) -> (Vec<Candidate>, Vec<
     }
     let mut out = Vec::new();
     for spec in specs {
-        for &min_nodes in &node_mins {
+        for node in &node_changes {
             out.push(Candidate {
                 spec: spec.clone(),
-                min_nodes,
+                node: node.clone(),
             });
         }
     }
@@ -727,8 +860,17 @@ fn label(c: &Candidate) -> String {
             if *predictive { "forecast" } else { "recorded" }
         ),
     };
-    match c.min_nodes {
-        Some(n) => format!("{scaler}; node group min {n}"),
+    match &c.node {
+        Some(NodeChange::MinNodes { min_nodes }) => format!("{scaler}; node group min {min_nodes}"),
+        Some(NodeChange::InstanceType {
+            instance_type,
+            min_nodes,
+            max_nodes,
+            ..
+        }) => format!("{scaler}; {instance_type} nodes {min_nodes}-{max_nodes}"),
+        Some(NodeChange::Consolidation { policy, after_s }) => {
+            format!("{scaler}; Karpenter {policy} after {after_s} s")
+        }
         None => scaler,
     }
 }
@@ -1126,14 +1268,20 @@ pub fn proposed_files(
         });
     }
     for g in &policy.node_groups {
-        let (cluster, region) = g
-            .eksctl_cluster
-            .clone()
-            .ok_or("only eksctl node groups are rewritten")?;
-        files.push(ProposedFile {
-            name: "nodegroup.yaml".into(),
-            text: write::eksctl_yaml(&cluster, &region, g, &why).map_err(|e| e.to_string())?,
-        });
+        let file = match (&g.eksctl_cluster, &g.karpenter_node_class) {
+            (Some((cluster, region)), _) => ProposedFile {
+                name: "nodegroup.yaml".into(),
+                text: write::eksctl_yaml(cluster, region, g, &why).map_err(|e| e.to_string())?,
+            },
+            (None, Some(class)) => ProposedFile {
+                name: "karpenter-nodepool.yaml".into(),
+                text: write::nodepool_yaml(g, class, &why).map_err(|e| e.to_string())?,
+            },
+            (None, None) => {
+                return Err("only eksctl node groups and Karpenter NodePools are rewritten".into());
+            }
+        };
+        files.push(file);
     }
     Ok(files)
 }
@@ -1209,7 +1357,8 @@ mod tests {
             max_nodes: Some(30),
             today_min_nodes: 6,
             today_hpa: None,
-            node_group_writable: true,
+            group: GroupKind::Eksctl,
+            alternatives: Vec::new(),
         };
         let text = adapter_rule(&t, &Options::default());
         let v: serde_json::Value = serde_saphyr::from_str(&text).expect("YAML");

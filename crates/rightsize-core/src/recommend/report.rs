@@ -5,7 +5,9 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use super::{Check, CpuSizing, Evaluated, Objective, ProposedFile, Recommendation, Spec};
+use super::{
+    Check, CpuSizing, Evaluated, NodeChange, Objective, ProposedFile, Recommendation, Spec,
+};
 use crate::sim::SimResult;
 
 /// Before and after, from today's replay and the written files' replay.
@@ -48,8 +50,8 @@ pub struct Document<'a> {
     pub label: Option<&'a str>,
     /// Its settings.
     pub spec: Option<&'a Spec>,
-    /// The node group's new minimum, if it changes.
-    pub min_nodes: Option<u32>,
+    /// The node group's change, if any.
+    pub node_change: Option<&'a NodeChange>,
     /// What was minimised and the savings asked for.
     pub objective: Objective,
     /// Savings asked for (0.3: 30%).
@@ -110,7 +112,7 @@ pub fn document<'a>(
         strategy: c.map(|c| c.candidate.spec.strategy()),
         label: c.map(|c| c.label.as_str()),
         spec: c.map(|c| &c.candidate.spec),
-        min_nodes: c.and_then(|c| c.candidate.min_nodes),
+        node_change: c.and_then(|c| c.candidate.node.as_ref()),
         objective: rec.objective,
         min_savings: rec.min_savings,
         predicted,
@@ -160,7 +162,7 @@ fn row(e: &Evaluated, o: Objective) -> String {
 const TABLE_HEAD: &str = "| strategy | candidate | off-peak cost | total cost | off-peak savings | total savings | SLO windows | worst p99 ms | minutes short | verdict |\n|---|---|---|---|---|---|---|---|---|---|\n";
 
 /// What a chosen spec's fields do, in words.
-fn fields(spec: &Spec, min_nodes: Option<u32>) -> Vec<String> {
+fn fields(spec: &Spec, node: Option<&NodeChange>) -> Vec<String> {
     let mut out = match spec {
         Spec::HpaTuning {
             min_replicas,
@@ -222,8 +224,11 @@ fn fields(spec: &Spec, min_nodes: Option<u32>) -> Vec<String> {
             v
         }
     };
-    if let Some(n) = min_nodes {
-        out.push(format!("node group `minSize: {n}`: the cluster autoscaler may remove idle nodes down to {n} at night (today's minimum holds them)."));
+    match node {
+        Some(NodeChange::MinNodes { min_nodes: n }) => out.push(format!("node group `minSize: {n}`: the cluster autoscaler may remove idle nodes down to {n} at night (today's minimum holds them).")),
+        Some(NodeChange::InstanceType { instance_type, pods_per_node, min_nodes, max_nodes }) => out.push(format!("node group `instanceTypes: [{instance_type}]`, `minSize: {min_nodes}`, `maxSize: {max_nodes}`: {pods_per_node} serving pods a node, cheaper per pod than today's type; the bounds keep today's pod capacity. eksctl replaces a managed group's nodes when its type changes: create the new group beside the old one, move the pods, then delete the old group.")),
+        Some(NodeChange::Consolidation { policy, after_s }) => out.push(format!("Karpenter `disruption.consolidationPolicy: {policy}`, `consolidateAfter: {after_s}s`: nodes emptied or underused when the pods scale in are removed a minute later, within the NodePool's disruption budget.")),
+        None => {}
     }
     out
 }
@@ -287,7 +292,7 @@ pub fn markdown(
                 let _ = writeln!(md, "- `proposed/{}`", f.name);
             }
             let _ = writeln!(md);
-            for line in fields(&c.candidate.spec, c.candidate.min_nodes) {
+            for line in fields(&c.candidate.spec, c.candidate.node.as_ref()) {
                 let _ = writeln!(md, "- {line}");
             }
             if let Some(z) = sizing {
