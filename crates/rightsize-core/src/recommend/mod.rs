@@ -570,7 +570,12 @@ spec:
 }
 
 /// The candidates of every strategy the data supports, and notes on those it does not.
-fn candidates(t: &Target, a: &Analysis, opts: &Options) -> (Vec<Candidate>, Vec<String>) {
+fn candidates(
+    t: &Target,
+    a: &Analysis,
+    opts: &Options,
+    lead_floor_min: u32,
+) -> (Vec<Candidate>, Vec<String>) {
     let mut notes = Vec::new();
     let floor = opts.min_replicas_floor.max(1);
     let node_cap = t.max_nodes.map(|n| n.saturating_mul(t.pods_per_node));
@@ -661,7 +666,8 @@ fn candidates(t: &Target, a: &Analysis, opts: &Options) -> (Vec<Candidate>, Vec<
                     max_replicas: max,
                     per_pod_rps: round_rate(c * headroom),
                 });
-                for (lead_min, predictive) in [(15, false), (30, false), (30, true)] {
+                let (short, long) = (lead_floor_min, lead_floor_min + 15);
+                for (lead_min, predictive) in [(short, false), (long, false), (long, true)] {
                     specs.push(Spec::Hybrid {
                         min_replicas: floor,
                         max_replicas: max,
@@ -950,7 +956,25 @@ pub fn recommend(inputs: &Inputs<'_>, opts: &Options) -> Result<Recommendation, 
     let today = replay(inputs.base, full)?;
     let all = full.rps.len();
     let profile = schedule::Profile::of(full, inputs.tz, 0, all);
-    let (cands, mut notes) = candidates(&t, a, opts);
+    // Floors open at least a pod's start-up, a node's provisioning and the warm-up ahead of
+    // their hour (at least 15 minutes).
+    let today_setup = setup(
+        a,
+        None,
+        inputs.base,
+        inputs.catalogue,
+        inputs.tz,
+        inputs.setup,
+    )
+    .map_err(|e| e.to_string())?;
+    let provision_s = match &today_setup.pool.provisioner {
+        crate::sim::Provisioner::Fixed => 0.0,
+        crate::sim::Provisioner::ClusterAutoscaler { provision_s, .. }
+        | crate::sim::Provisioner::Karpenter { provision_s, .. } => *provision_s,
+    };
+    let ahead_s = today_setup.service.startup_s + provision_s + today_setup.service.cold_s;
+    let lead_floor_min = ((ahead_s / 60.0).ceil() as u32).max(15);
+    let (cands, mut notes) = candidates(&t, a, opts, lead_floor_min);
     let evaluate = |c: &Candidate| -> Result<Evaluated, String> {
         let policy = materialize(c, &t, inputs, opts, &profile)?;
         let merged = inputs.base.with_policy(&policy)?;
