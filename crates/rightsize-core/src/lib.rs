@@ -3,6 +3,7 @@
 
 pub mod analysis;
 pub mod cluster;
+pub mod load;
 pub mod par;
 pub mod queueing;
 pub mod recommend;
