@@ -3,6 +3,7 @@
 
 mod cmd_analyze;
 mod cmd_config;
+mod cmd_export;
 mod cmd_generate;
 mod cmd_ingest;
 mod cmd_recommend;
@@ -79,6 +80,9 @@ enum Command {
     /// Example: rightsize recommend --telemetry week.csv.gz --sample-rate 0.01 --config
     /// manifests/ --slo-p99-ms 250 --out recommendation/
     Recommend(cmd_recommend::RecommendArgs),
+    /// Export a load profile for other tools: k6 (a ramping-arrival-rate script and a
+    /// k6-operator TestRun).
+    Export(cmd_export::ExportArgs),
 }
 
 /// A check that ran and failed (an SLO threshold, no feasible configuration): exit code 1.
@@ -96,6 +100,7 @@ fn main() -> ExitCode {
         Command::Analyze(args) => cmd_analyze::run(args),
         Command::Simulate(args) => cmd_simulate::run(args),
         Command::Recommend(args) => cmd_recommend::run(args),
+        Command::Export(args) => cmd_export::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -6,7 +6,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command as Process;
 
-use common::{fixture, generate_week, rightsize, run_ok};
+use common::{fails_with, fixture, generate_week, rightsize, run_ok};
 use serde_json::Value;
 
 /// A generated week (0.05% of a 2,000 req/s peak, 14 pods) and the analysis of it with the
@@ -156,17 +156,15 @@ fn bad_flags_are_clear_errors() {
         (vec![], "--slo-p99-ms"),
     ] {
         let dir = tempfile::tempdir().expect("tempdir");
-        let out = rightsize()
-            .args(["analyze", "--telemetry"])
-            .arg(&week)
-            .args(&args)
-            .arg("--out")
-            .arg(dir.path())
-            .output()
-            .expect("runs");
-        assert_eq!(out.status.code(), Some(2), "{args:?}");
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert!(err.contains(expected), "{args:?}: {err}");
+        fails_with(
+            rightsize()
+                .args(["analyze", "--telemetry"])
+                .arg(&week)
+                .args(&args)
+                .arg("--out")
+                .arg(dir.path()),
+            expected,
+        );
         assert!(
             !dir.path().join("analysis.json").exists(),
             "{args:?} wrote a file"

@@ -1,4 +1,5 @@
 //! The load test's pure parts: the open model's schedule (rate curves, arrival processes,
-//! intended send times). The network side lives in the binary.
+//! intended send times) and the k6 export. The network side lives in the binary.
 
+pub mod k6;
 pub mod schedule;

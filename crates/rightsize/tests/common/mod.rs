@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use assert_cmd::Command;
 
 /// A file under `tests/fixtures/`.
+#[allow(dead_code)] // each test binary compiles this module; not all of them read fixtures
 pub fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures")
@@ -37,4 +38,14 @@ pub fn generate_week(path: &Path, seed: u32) {
             .arg("--out")
             .arg(path),
     );
+}
+
+/// Runs a command that must fail as bad usage or input (exit code 2) with `expected` in its
+/// stderr.
+#[allow(dead_code)]
+pub fn fails_with(cmd: &mut Command, expected: &str) {
+    let out = cmd.output().expect("runs");
+    assert_eq!(out.status.code(), Some(2), "{cmd:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(expected), "{cmd:?}: {err}");
 }

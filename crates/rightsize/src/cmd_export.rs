@@ -1,0 +1,154 @@
+//! `rightsize export k6`: a load profile as a k6 script (the open-model `ramping-arrival-rate`
+//! executor) and a k6-operator `TestRun`, for teams that run their load tests with k6.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use clap::{Args, Subcommand};
+use rightsize_core::load::k6;
+use rightsize_core::load::schedule::{RateCurve, parse_duration_s};
+
+use crate::output::write_atomic;
+
+/// `rightsize export …`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    #[command(subcommand)]
+    command: ExportCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum ExportCommand {
+    /// Write script.js (k6's ramping-arrival-rate executor reproducing the profile, rates per
+    /// minute, within 0.1% of its requests; thresholds from the SLO and on dropped iterations)
+    /// and testrun.yaml (a k6-operator TestRun with --parallelism pods).
+    ///
+    /// Example: rightsize export k6 --stages 2m:500,10m:2000,5m:2000 --target
+    /// http://reco.staging:8080/v1/recommend --method POST --body '{"user_id": 7, "k": 20}'
+    /// --slo-p99-ms 120 --out k6/
+    K6(K6Args),
+}
+
+/// The rate profile flags shared by the load commands.
+#[derive(Debug, Args)]
+pub struct ProfileArgs {
+    /// A constant rate, requests per second (with --duration).
+    #[arg(long, value_name = "RPS", conflicts_with = "stages")]
+    pub rate: Option<f64>,
+    /// How long the constant rate runs: 30s, 5m, 1h, 1m30s.
+    #[arg(long, value_name = "D", requires = "rate")]
+    pub duration: Option<String>,
+    /// Ramps and steps as k6 writes them, DURATION:TARGET,… (from --start-rate, each stage moves
+    /// linearly to its target), e.g. 30s:100,2m:2000,1m:2000.
+    #[arg(long, value_name = "STAGES")]
+    pub stages: Option<String>,
+    /// The rate the first stage starts from.
+    #[arg(long, value_name = "RPS", default_value_t = 0.0)]
+    pub start_rate: f64,
+}
+
+/// The longest profile a load command accepts.
+pub const MAX_DURATION_S: u64 = 24 * 3600;
+/// The highest rate a load command accepts, requests per second.
+pub const MAX_RATE: f64 = 1_000_000.0;
+
+impl ProfileArgs {
+    /// The rate curve, checked against the bounds.
+    pub fn curve(&self) -> anyhow::Result<RateCurve> {
+        let curve = match (&self.rate, &self.duration, &self.stages) {
+            (Some(rate), Some(d), None) => RateCurve::constant(*rate, parse_duration_s(d)?)?,
+            (Some(_), None, _) => bail!("--rate needs --duration (e.g. --duration 5m)"),
+            (None, _, Some(stages)) => RateCurve::stages(stages, self.start_rate)?,
+            _ => bail!("give a profile: --rate N --duration D, or --stages DURATION:TARGET,…"),
+        };
+        if curve.rps.is_empty() {
+            bail!("the profile lasts no time");
+        }
+        if curve.rps.len() as u64 > MAX_DURATION_S {
+            bail!(
+                "the profile lasts {} s, more than the {MAX_DURATION_S} s allowed",
+                curve.rps.len()
+            );
+        }
+        let peak = curve.rps.iter().copied().fold(0.0, f64::max);
+        if peak > MAX_RATE {
+            bail!("the profile peaks at {peak} req/s, more than the {MAX_RATE} allowed");
+        }
+        Ok(curve)
+    }
+}
+
+#[derive(Debug, Args)]
+struct K6Args {
+    #[command(flatten)]
+    profile: ProfileArgs,
+    /// The URL the script requests (the TARGET_URL environment variable overrides it when k6
+    /// runs).
+    #[arg(long, value_name = "URL")]
+    target: String,
+    /// GET or POST.
+    #[arg(long, default_value = "GET", value_parser = ["GET", "POST"])]
+    method: String,
+    /// A JSON body for POST.
+    #[arg(long, value_name = "JSON")]
+    body: Option<String>,
+    /// The p99 objective: a threshold p(99)<N on http_req_duration.
+    #[arg(long, value_name = "MS")]
+    slo_p99_ms: Option<f64>,
+    /// Iterations k6 may drop for want of VUs before the run fails.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    max_dropped: u64,
+    /// Pods of the k6-operator TestRun.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    parallelism: u32,
+    /// Directory for script.js and testrun.yaml.
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+}
+
+/// Runs the command.
+pub fn run(args: ExportArgs) -> anyhow::Result<()> {
+    match args.command {
+        ExportCommand::K6(a) => k6_export(a),
+    }
+}
+
+fn k6_export(a: K6Args) -> anyhow::Result<()> {
+    let curve = a.profile.curve()?;
+    if let Some(b) = &a.body {
+        serde_json::from_str::<serde_json::Value>(b)
+            .with_context(|| format!("--body {b:?} is not JSON"))?;
+    }
+    if a.parallelism == 0 {
+        bail!("--parallelism must be at least 1");
+    }
+    let script = k6::script(
+        &curve,
+        &k6::Script {
+            url: a.target.clone(),
+            method: a.method.clone(),
+            body: a.body.clone(),
+            slo_p99_ms: a.slo_p99_ms,
+            max_dropped: a.max_dropped,
+        },
+    );
+    std::fs::create_dir_all(&a.out)
+        .with_context(|| format!("{}: cannot create the directory", a.out.display()))?;
+    write_atomic(&a.out.join("script.js"), |w| {
+        Ok(w.write_all(script.as_bytes())?)
+    })?;
+    let run = k6::testrun("rightsize-replay", "rightsize-replay-script", a.parallelism);
+    write_atomic(&a.out.join("testrun.yaml"), |w| {
+        Ok(w.write_all(run.as_bytes())?)
+    })?;
+    let (start, stages) = k6::stages(&curve, 0.01);
+    println!(
+        "wrote {}/script.js ({} stages, {:.0} requests over {} s; the profile asks for {:.0}) and testrun.yaml",
+        a.out.display(),
+        stages.len(),
+        k6::stage_total(start, &stages),
+        curve.rps.len(),
+        curve.total()
+    );
+    Ok(())
+}
