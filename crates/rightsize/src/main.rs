@@ -81,7 +81,7 @@ enum Command {
     /// manifests/ --slo-p99-ms 250 --out recommendation/
     Recommend(cmd_recommend::RecommendArgs),
     /// Export a load profile for other tools: k6 (a ramping-arrival-rate script and a
-    /// k6-operator TestRun).
+    /// k6-operator TestRun) or Locust (an open-model locustfile).
     Export(cmd_export::ExportArgs),
 }
 

@@ -85,3 +85,145 @@ fn bad_profiles_are_refused_clearly() {
         );
     }
 }
+
+/// A minimal HTTP/1.1 server on 127.0.0.1 that answers every request with 200 and counts them;
+/// stopped when dropped.
+struct CountingServer {
+    addr: std::net::SocketAddr,
+    count: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl CountingServer {
+    fn start() -> CountingServer {
+        use std::io::{BufRead, BufReader, Read, Write};
+        use std::sync::atomic::Ordering;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (c, s) = (count.clone(), stop.clone());
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                if s.load(Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(conn) = conn else { continue };
+                let c = c.clone();
+                std::thread::spawn(move || {
+                    let mut reader = BufReader::new(conn.try_clone().expect("clone"));
+                    let mut writer = conn;
+                    loop {
+                        let mut length = 0usize;
+                        let mut line = String::new();
+                        // The request line and headers, up to the blank line.
+                        let mut first = true;
+                        loop {
+                            line.clear();
+                            if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                                return;
+                            }
+                            if line == "\r\n" && !first {
+                                break;
+                            }
+                            first = false;
+                            if let Some(v) =
+                                line.to_ascii_lowercase().strip_prefix("content-length:")
+                            {
+                                length = v.trim().parse().unwrap_or(0);
+                            }
+                        }
+                        let mut body = vec![0u8; length];
+                        if reader.read_exact(&mut body).is_err() {
+                            return;
+                        }
+                        c.fetch_add(1, Ordering::SeqCst);
+                        let reply = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok";
+                        if writer.write_all(reply).is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        CountingServer { addr, count, stop }
+    }
+}
+
+impl Drop for CountingServer {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        // Wake the accept loop so that it sees the flag.
+        let _ = std::net::TcpStream::connect(self.addr);
+    }
+}
+
+#[test]
+fn the_locust_export_runs_in_real_locust_at_the_profiles_rate() {
+    let found = std::process::Command::new("locust")
+        .arg("--version")
+        .output();
+    if !found.is_ok_and(|o| o.status.success()) {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must install Locust (pip install locust): .ci/run does"
+        );
+        eprintln!("skipped: no locust (pip install locust)");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    // 20 req/s for 5 s, evenly spaced: 100 requests.
+    run_ok(
+        rightsize()
+            .args([
+                "export",
+                "locust",
+                "--rate",
+                "20",
+                "--duration",
+                "5s",
+                "--arrivals",
+                "uniform",
+                "--path",
+                "/v1/recommend",
+                "--method",
+                "POST",
+                "--body",
+                r#"{"user_id": 7}"#,
+                "--grace-s",
+                "2",
+                "--out",
+            ])
+            .arg(dir.path()),
+    );
+    let server = CountingServer::start();
+    let started = std::time::Instant::now();
+    let out = std::process::Command::new("python3")
+        .args(["-m", "locust", "-f"])
+        .arg(dir.path().join("locustfile.py"))
+        .args([
+            "--headless",
+            "--only-summary",
+            "--loglevel",
+            "WARNING",
+            "--host",
+        ])
+        .arg(format!("http://{}", server.addr))
+        .current_dir(dir.path())
+        .output()
+        .expect("locust runs");
+    let took = started.elapsed().as_secs_f64();
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let served = server.count.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(
+        (95..=100).contains(&served),
+        "the server saw {served} requests"
+    );
+    // The shape ends the run: the curve's 5 s plus the grace, plus start-up.
+    assert!(took < 30.0, "{took} s");
+}
