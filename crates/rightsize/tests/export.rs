@@ -45,16 +45,24 @@ fn the_k6_script_is_valid_javascript_with_the_profiles_requests() {
     // Node parses it as the ES module k6 reads.
     let module = dir.path().join("script.mjs");
     std::fs::copy(dir.path().join("script.js"), &module).expect("copy");
-    let check = std::process::Command::new("node")
+    match std::process::Command::new("node")
         .arg("--check")
         .arg(&module)
         .output()
-        .expect("node is installed (.ci/run installs it)");
-    assert!(
-        check.status.success(),
-        "{}",
-        String::from_utf8_lossy(&check.stderr)
-    );
+    {
+        Ok(check) => assert!(
+            check.status.success(),
+            "{}",
+            String::from_utf8_lossy(&check.stderr)
+        ),
+        Err(_) => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI must install Node.js: .ci/run does"
+            );
+            eprintln!("skipped the syntax check: no node (apt-get install nodejs)");
+        }
+    }
     let run = std::fs::read_to_string(dir.path().join("testrun.yaml")).expect("testrun.yaml");
     assert!(run.contains("parallelism: 3"), "{run}");
 }
