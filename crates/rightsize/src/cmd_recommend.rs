@@ -6,7 +6,6 @@ use std::path::PathBuf;
 use anyhow::{Context, anyhow};
 use clap::{Args, ValueEnum};
 use rightsize_core::recommend::{self, Inputs, Objective, Options, report};
-use rightsize_core::sim;
 use rightsize_core::sim::setup::SetupOptions;
 
 use crate::CheckFailed;
@@ -119,14 +118,8 @@ pub fn run(args: RecommendArgs) -> anyhow::Result<()> {
     // gets from `rightsize simulate --policy proposed/`.
     let (files, predicted, sizing) = match &rec.chosen {
         Some(c) => {
-            let bare =
-                recommend::proposed_files(&inputs, &ropts, c, None).map_err(|e| anyhow!(e))?;
-            let after = recommend::replay_files(&inputs, &bare).map_err(|e| anyhow!(e))?;
-            let sizing = recommend::cpu_sizing(&inputs, &bare, &after);
-            let files = recommend::proposed_files(&inputs, &ropts, c, sizing.as_ref())
-                .map_err(|e| anyhow!(e))?;
-            // A VPA in updateMode Off changes nothing the replay models: the files with it
-            // replay alike.
+            let mut files =
+                recommend::proposed_files(&inputs, &ropts, c).map_err(|e| anyhow!(e))?;
             let after = recommend::replay_files(&inputs, &files).map_err(|e| anyhow!(e))?;
             if after.summary.cost_total != c.judged.cost_total
                 || after.summary.slo_violation_windows_5m != c.judged.violation_windows
@@ -139,18 +132,15 @@ pub fn run(args: RecommendArgs) -> anyhow::Result<()> {
                     c.judged.violation_windows
                 );
             }
-            let today_replay = sim::simulate(
-                &demand,
-                &today.service,
-                &today.pool,
-                &today.scaler,
-                &today.config,
-            )?;
-            (
-                files,
-                Some(report::predicted(&today_replay, &after)),
-                sizing,
-            )
+            // A VPA in updateMode Off changes nothing a replay models (the tests replay the
+            // written directory, VPA included, to the same figures).
+            let sizing = recommend::cpu_sizing(&inputs, &files, &after);
+            if let Some(z) = &sizing
+                && let Some(f) = recommend::vpa_file(&inputs, z).map_err(|e| anyhow!(e))?
+            {
+                files.push(f);
+            }
+            (files, Some(report::predicted(&rec.today, &after)), sizing)
         }
         None => (Vec::new(), None, None),
     };

@@ -22,68 +22,97 @@ fn week() -> PathBuf {
     .clone()
 }
 
-fn recommend(out: &Path, extra: &[&str]) -> std::process::Output {
-    recommend_with(&fixture("config"), out, extra)
+/// What a run reads: the telemetry, its sample rate and the configuration.
+struct Case {
+    telemetry: PathBuf,
+    sample_rate: &'static str,
+    config: PathBuf,
 }
 
-fn recommend_with(config: &Path, out: &Path, extra: &[&str]) -> std::process::Output {
-    rightsize()
-        .args(["recommend", "--telemetry"])
-        .arg(week())
-        .args(["--sample-rate", "0.0005", "--slo-p99-ms", "100", "--config"])
-        .arg(config)
-        .arg("--out")
-        .arg(out)
-        .args(extra)
-        .output()
-        .expect("runs")
-}
-
-/// Runs `recommend` into `dir`, expects success, and returns recommendation.json.
-fn recommended(dir: &Path, extra: &[&str]) -> Value {
-    recommended_with(&fixture("config"), dir, extra)
-}
-
-fn recommended_with(config: &Path, dir: &Path, extra: &[&str]) -> Value {
-    let out = recommend_with(config, dir, extra);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(
-        &std::fs::read(dir.join("recommendation.json")).expect("recommendation.json"),
-    )
-    .expect("JSON")
-}
-
-fn number(v: &Value, path: &str) -> f64 {
-    let at = path.split('.').fold(v, |v, k| &v[k]);
-    at.as_f64()
-        .unwrap_or_else(|| panic!("{path} is not a number: {at}"))
-}
-
-#[test]
-fn the_written_proposal_replays_to_its_predictions() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let doc = recommended(dir.path(), &[]);
-    assert_eq!(doc["schema_version"], 1);
-    let strategy = doc["strategy"].as_str().expect("a strategy");
-    assert!(
-        ["hpa_tuning", "request_rate", "hybrid"].contains(&strategy),
-        "{strategy}"
-    );
-    let saved = number(&doc, "predicted.off_peak_savings_pct");
-    assert!(saved >= 30.0, "{saved}");
-    assert!(
-        number(&doc, "predicted.slo_violation_windows_after")
-            <= number(&doc, "predicted.slo_violation_windows_before")
-    );
-    for check in doc["robustness"].as_array().expect("robustness") {
-        assert_eq!(check["passed"], true, "{check}");
+impl Case {
+    /// The shared generated week with the fixtures' configuration.
+    fn week() -> Case {
+        Case::week_with(fixture("config"))
     }
-    // Only the files the winner changes, each listed.
-    let proposed = dir.path().join("proposed");
+
+    fn week_with(config: PathBuf) -> Case {
+        Case {
+            telemetry: week(),
+            sample_rate: "0.0005",
+            config,
+        }
+    }
+
+    /// `rightsize <command> --telemetry … --sample-rate … --slo-p99-ms 100 --config …`.
+    fn command(&self, command: &str) -> assert_cmd::Command {
+        let mut cmd = rightsize();
+        cmd.args([command, "--telemetry"])
+            .arg(&self.telemetry)
+            .args([
+                "--sample-rate",
+                self.sample_rate,
+                "--slo-p99-ms",
+                "100",
+                "--config",
+            ])
+            .arg(&self.config);
+        cmd
+    }
+
+    fn recommend(&self, out: &Path, extra: &[&str]) -> std::process::Output {
+        self.command("recommend")
+            .arg("--out")
+            .arg(out)
+            .args(extra)
+            .output()
+            .expect("runs")
+    }
+
+    /// Runs `recommend` into `dir`, expects success, and returns recommendation.json.
+    fn recommended(&self, dir: &Path, extra: &[&str]) -> Value {
+        let out = self.recommend(dir, extra);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(
+            &std::fs::read(dir.join("recommendation.json")).expect("recommendation.json"),
+        )
+        .expect("JSON")
+    }
+
+    /// What a user gets from replaying the files is the predictions, to the cent and window.
+    fn replays_to_predictions(&self, proposed: &Path, doc: &Value) {
+        let sim = run_ok(
+            self.command("simulate")
+                .arg("--policy")
+                .arg(proposed)
+                .arg("--json"),
+        );
+        let v: Value = serde_json::from_slice(&sim.stdout).expect("JSON");
+        for (sim_key, predicted) in [
+            ("summary.cost_off_peak", "predicted.cost_off_peak_after"),
+            ("summary.cost_total", "predicted.cost_total_after"),
+            (
+                "summary.slo_violation_windows_5m",
+                "predicted.slo_violation_windows_after",
+            ),
+            ("summary.worst_p99_ms", "predicted.worst_p99_ms_after"),
+        ] {
+            let (a, b) = (number(&v, sim_key), number(doc, predicted));
+            assert!(
+                (a - b).abs() <= 1e-9 * b.abs().max(1.0),
+                "{sim_key} {a} vs {predicted} {b}"
+            );
+        }
+    }
+}
+
+/// `proposed/` holds exactly the files listed, a VPA exactly when the requests are mis-sized,
+/// and replays to the predictions.
+fn proposal_is_consistent(case: &Case, dir: &Path, doc: &Value) {
+    let proposed = dir.join("proposed");
     let mut written: Vec<String> = std::fs::read_dir(&proposed)
         .expect("proposed/")
         .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
@@ -106,58 +135,47 @@ fn the_written_proposal_replays_to_its_predictions() {
     assert_eq!(written.contains(&"vpa.yaml".to_string()), mis_sized);
     if mis_sized {
         let vpa = std::fs::read_to_string(proposed.join("vpa.yaml")).expect("vpa.yaml");
-        assert!(
-            vpa.contains("updateMode: Off")
-                || vpa.contains("updateMode: 'Off'")
-                || vpa.contains("updateMode: \"Off\""),
-            "{vpa}"
-        );
+        assert!(vpa.contains("updateMode: \"Off\""), "{vpa}");
     }
+    case.replays_to_predictions(&proposed, doc);
+}
 
-    replays_to_predictions(&proposed, &doc);
+fn number(v: &Value, path: &str) -> f64 {
+    let at = path.split('.').fold(v, |v, k| &v[k]);
+    at.as_f64()
+        .unwrap_or_else(|| panic!("{path} is not a number: {at}"))
+}
+
+#[test]
+fn the_written_proposal_replays_to_its_predictions() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let doc = Case::week().recommended(dir.path(), &[]);
+    assert_eq!(doc["schema_version"], 1);
+    let strategy = doc["strategy"].as_str().expect("a strategy");
+    assert!(
+        ["hpa_tuning", "request_rate", "hybrid"].contains(&strategy),
+        "{strategy}"
+    );
+    let saved = number(&doc, "predicted.off_peak_savings_pct");
+    assert!(saved >= 30.0, "{saved}");
+    assert!(
+        number(&doc, "predicted.slo_violation_windows_after")
+            <= number(&doc, "predicted.slo_violation_windows_before")
+    );
+    for check in doc["robustness"].as_array().expect("robustness") {
+        assert_eq!(check["passed"], true, "{check}");
+    }
+    // Only the files the winner changes, each listed, replaying to the predictions.
+    proposal_is_consistent(&Case::week(), dir.path(), &doc);
     let md = std::fs::read_to_string(dir.path().join("recommendation.md")).expect("md");
     assert!(md.contains("## Why it won"), "{md}");
     assert!(md.contains("| strategy |"), "{md}");
 }
 
-/// What a user gets from replaying the files is the predictions, to the cent and window.
-fn replays_to_predictions(proposed: &Path, doc: &Value) {
-    replays_to_predictions_with(&fixture("config"), proposed, doc)
-}
-
-fn replays_to_predictions_with(config: &Path, proposed: &Path, doc: &Value) {
-    let sim = run_ok(
-        rightsize()
-            .args(["simulate", "--telemetry"])
-            .arg(week())
-            .args(["--sample-rate", "0.0005", "--slo-p99-ms", "100", "--config"])
-            .arg(config)
-            .arg("--policy")
-            .arg(proposed)
-            .arg("--json"),
-    );
-    let v: Value = serde_json::from_slice(&sim.stdout).expect("JSON");
-    for (sim_key, predicted) in [
-        ("summary.cost_off_peak", "predicted.cost_off_peak_after"),
-        ("summary.cost_total", "predicted.cost_total_after"),
-        (
-            "summary.slo_violation_windows_5m",
-            "predicted.slo_violation_windows_after",
-        ),
-        ("summary.worst_p99_ms", "predicted.worst_p99_ms_after"),
-    ] {
-        let (a, b) = (number(&v, sim_key), number(doc, predicted));
-        assert!(
-            (a - b).abs() <= 1e-9 * b.abs().max(1.0),
-            "{sim_key} {a} vs {predicted} {b}"
-        );
-    }
-}
-
 #[test]
 fn without_keda_only_plain_hpas_are_proposed() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let doc = recommended(dir.path(), &["--without-keda"]);
+    let doc = Case::week().recommended(dir.path(), &["--without-keda"]);
     // No KEDA candidate was tried; the request rate went through an HPA Pods metric.
     let candidates = doc["candidates"].as_array().expect("candidates");
     assert!(candidates.iter().all(|c| {
@@ -181,7 +199,7 @@ fn without_keda_only_plain_hpas_are_proposed() {
         assert_eq!(doc["spec"]["strategy"], "hpa_tuning");
         assert!(!adapter.exists());
     }
-    replays_to_predictions(&proposed, &doc);
+    Case::week().replays_to_predictions(&proposed, &doc);
 }
 
 #[test]
@@ -190,7 +208,7 @@ fn an_unreachable_target_exits_1_with_the_closest_candidates() {
     // A stale file from an earlier run must not survive into a run that proposes nothing.
     std::fs::create_dir_all(dir.path().join("proposed")).expect("mkdir");
     std::fs::write(dir.path().join("proposed/hpa.yaml"), "stale").expect("write");
-    let out = recommend(dir.path(), &["--min-savings", "0.99"]);
+    let out = Case::week().recommend(dir.path(), &["--min-savings", "0.99"]);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("no configuration keeps the SLO"), "{err}");
@@ -210,7 +228,7 @@ fn an_unreachable_target_exits_1_with_the_closest_candidates() {
 #[test]
 fn bad_flags_are_refused_clearly() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let out = recommend(dir.path(), &["--min-savings", "1.5"]);
+    let out = Case::week().recommend(dir.path(), &["--min-savings", "1.5"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--min-savings"));
 }
@@ -236,38 +254,27 @@ fn a_real_traffic_shape_gets_a_proposal_that_saves_30_percent_off_peak_within_th
             .arg("--out")
             .arg(&week),
     );
+    let case = Case {
+        telemetry: week,
+        sample_rate: "0.001",
+        config: fixture("config"),
+    };
     let out_dir = dir.path().join("rec");
-    let out = rightsize()
-        .args(["recommend", "--telemetry"])
-        .arg(&week)
-        .args(["--sample-rate", "0.001", "--slo-p99-ms", "100", "--config"])
-        .arg(fixture("config"))
-        .arg("--out")
-        .arg(&out_dir)
-        .output()
-        .expect("runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let doc: Value = serde_json::from_slice(
-        &std::fs::read(out_dir.join("recommendation.json")).expect("recommendation.json"),
-    )
-    .expect("JSON");
+    let doc = case.recommended(&out_dir, &[]);
     let saved = number(&doc, "predicted.off_peak_savings_pct");
     assert!(saved >= 30.0, "{saved}");
     assert!(
         number(&doc, "predicted.slo_violation_windows_after")
             <= number(&doc, "predicted.slo_violation_windows_before")
     );
+    proposal_is_consistent(&case, &out_dir, &doc);
 }
 
 #[test]
 fn karpenter_pools_get_consolidation_candidates_and_keep_their_format() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let config = fixture("karpenter");
-    let doc = recommended_with(&config, dir.path(), &[]);
+    let case = Case::week_with(fixture("karpenter"));
+    let doc = case.recommended(dir.path(), &[]);
     let candidates = doc["candidates"].as_array().expect("candidates");
     // Today's pool consolidates only empty nodes after ten minutes: the search also tries
     // WhenEmptyOrUnderutilized after a minute, and no eksctl-only change.
@@ -291,5 +298,5 @@ fn karpenter_pools_get_consolidation_candidates_and_keep_their_format() {
         );
         assert!(pool.contains("name: serving"), "{pool}");
     }
-    replays_to_predictions_with(&config, &proposed, &doc);
+    case.replays_to_predictions(&proposed, &doc);
 }

@@ -17,7 +17,7 @@ use crate::cluster::ClusterConfig;
 use crate::cluster::nodes::Catalogue;
 use crate::cluster::write;
 use crate::par::par_map;
-use crate::sim::setup::{SetupOptions, setup};
+use crate::sim::setup::{SetupOptions, plan, setup};
 use crate::sim::{Demand, SimResult, simulate};
 
 /// Version of `recommendation.json` (docs/formats.md).
@@ -321,6 +321,16 @@ const EXPLICIT_BEHAVIOR: &str = "  behavior:
       policies: [{type: Percent, value: 20, periodSeconds: 60}]
 ";
 
+/// [`EXPLICIT_BEHAVIOR`] indented by `spaces` more (KEDA nests it under
+/// `advanced.horizontalPodAutoscalerConfig`).
+fn behavior_at(spaces: usize) -> String {
+    let pad = " ".repeat(spaces);
+    EXPLICIT_BEHAVIOR
+        .lines()
+        .map(|l| format!("{pad}{l}\n"))
+        .collect()
+}
+
 /// The per-pod request-rate metric an HPA reads through prometheus-adapter.
 pub const PODS_METRIC: &str = "http_requests_per_second";
 
@@ -555,17 +565,9 @@ spec:
   cooldownPeriod: 300
   advanced:
     horizontalPodAutoscalerConfig:
-      behavior:
-        scaleUp:
-          stabilizationWindowSeconds: 0
-          selectPolicy: Max
-          policies: [{{type: Percent, value: 100, periodSeconds: 15}}, {{type: Pods, value: 8, periodSeconds: 15}}]
-        scaleDown:
-          stabilizationWindowSeconds: 300
-          selectPolicy: Max
-          policies: [{{type: Percent, value: 20, periodSeconds: 60}}]
-  triggers:
-{triggers}"
+{behavior}  triggers:
+{triggers}",
+        behavior = behavior_at(4)
     )
 }
 
@@ -737,7 +739,8 @@ impl Judged {
     }
 }
 
-fn judge(r: &SimResult, today: &SimResult, slo: f64, demand: &Demand, cap: Option<f64>) -> Judged {
+/// `r` against `today` under the same traffic, whose per-minute rates are `minutes`.
+fn judge(r: &SimResult, today: &SimResult, slo: f64, minutes: &[f64], cap: Option<f64>) -> Judged {
     let above = |p: &Option<f64>| p.is_some_and(|v| v > slo);
     let new = r
         .series
@@ -750,13 +753,8 @@ fn judge(r: &SimResult, today: &SimResult, slo: f64, demand: &Demand, cap: Optio
         r.series
             .ready_pods_1m
             .iter()
-            .enumerate()
-            .filter(|(m, ready)| {
-                let s = m * 60;
-                let e = (s + 60).min(demand.rps.len());
-                let rate = demand.rps[s..e].iter().sum::<f64>() / (e - s).max(1) as f64;
-                **ready * c < rate
-            })
+            .zip(minutes)
+            .filter(|(ready, rate)| **ready * c < **rate)
             .count()
     });
     Judged {
@@ -769,6 +767,18 @@ fn judge(r: &SimResult, today: &SimResult, slo: f64, demand: &Demand, cap: Optio
         minutes_short,
         mean_ready_pods: r.summary.mean_ready_pods,
     }
+}
+
+/// A stressed traffic, with today's replay under it.
+struct Stress<'a> {
+    name: &'static str,
+    what: String,
+    demand: Demand,
+    /// Its per-minute rates.
+    minutes: Vec<f64>,
+    today: SimResult,
+    /// The profile schedules are built from.
+    profile: &'a schedule::Profile,
 }
 
 /// A stress replay's outcome.
@@ -920,11 +930,7 @@ fn scaled(d: &Demand, k: f64) -> Demand {
 /// The second of the steepest rise in the per-minute rate (the last five minutes against the
 /// five before), and the demand with a burst of +50% for ten minutes from there.
 fn with_burst(d: &Demand) -> Option<(usize, Demand)> {
-    let minutes: Vec<f64> = d
-        .rps
-        .chunks(60)
-        .map(|c| c.iter().sum::<f64>() / c.len() as f64)
-        .collect();
+    let minutes = d.minute_means();
     if minutes.len() < 20 {
         return None;
     }
@@ -947,17 +953,8 @@ pub fn recommend(inputs: &Inputs<'_>, opts: &Options) -> Result<Recommendation, 
     let t = target(inputs)?;
     let slo = a.slo_p99_ms;
     let cap = a.capacity.rps_per_pod_at_slo;
-    let replay = |config: &ClusterConfig, demand: &Demand| -> Result<SimResult, String> {
-        let s = setup(a, None, config, inputs.catalogue, inputs.tz, inputs.setup)
-            .map_err(|e| e.to_string())?;
-        simulate(demand, &s.service, &s.pool, &s.scaler, &s.config).map_err(|e| e.to_string())
-    };
-    let full = inputs.demand;
-    let today = replay(inputs.base, full)?;
-    let all = full.rps.len();
-    let profile = schedule::Profile::of(full, inputs.tz, 0, all);
-    // Floors open at least a pod's start-up, a node's provisioning and the warm-up ahead of
-    // their hour (at least 15 minutes).
+    // Today's set-up once: every candidate runs the same workload, so they share its service
+    // model (the latency table is the costly part) and differ in pool, scaler and settings.
     let today_setup = setup(
         a,
         None,
@@ -967,6 +964,19 @@ pub fn recommend(inputs: &Inputs<'_>, opts: &Options) -> Result<Recommendation, 
         inputs.setup,
     )
     .map_err(|e| e.to_string())?;
+    let service = &today_setup.service;
+    let replay = |config: &ClusterConfig, demand: &Demand| -> Result<SimResult, String> {
+        let p = plan(a, config, inputs.catalogue, inputs.tz, inputs.setup)
+            .map_err(|e| e.to_string())?;
+        simulate(demand, service, &p.pool, &p.scaler, &p.config).map_err(|e| e.to_string())
+    };
+    let full = inputs.demand;
+    let today = replay(inputs.base, full)?;
+    let full_minutes = full.minute_means();
+    let all = full.rps.len();
+    let profile = schedule::Profile::of(full, inputs.tz, 0, all);
+    // Floors open at least a pod's start-up, a node's provisioning and the warm-up ahead of
+    // their hour (at least 15 minutes).
     let provision_s = match &today_setup.pool.provisioner {
         crate::sim::Provisioner::Fixed => 0.0,
         crate::sim::Provisioner::ClusterAutoscaler { provision_s, .. }
@@ -979,7 +989,7 @@ pub fn recommend(inputs: &Inputs<'_>, opts: &Options) -> Result<Recommendation, 
         let policy = materialize(c, &t, inputs, opts, &profile)?;
         let merged = inputs.base.with_policy(&policy)?;
         let r = replay(&merged, full)?;
-        let judged = judge(&r, &today, slo, full, cap);
+        let judged = judge(&r, &today, slo, &full_minutes, cap);
         let saving = |before: f64, after: f64| {
             if before > 0.0 {
                 1.0 - after / before
@@ -1014,19 +1024,47 @@ pub fn recommend(inputs: &Inputs<'_>, opts: &Options) -> Result<Recommendation, 
             .then(x.judged.minutes_short.cmp(&y.judged.minutes_short))
     });
 
-    // Stress replays for the cheapest candidates that hold over the recorded week.
-    let stressed = scaled(full, opts.stress_traffic);
-    let today_stressed = replay(inputs.base, &stressed)?;
-    let burst = with_burst(full);
-    let today_burst = burst
-        .as_ref()
-        .map(|(_, d)| replay(inputs.base, d))
-        .transpose()?;
+    // Stress replays for the cheapest candidates that hold over the recorded week, each with
+    // today's replay under the same traffic, built once.
+    let mut stresses: Vec<Stress<'_>> = Vec::new();
+    let mut stress = |name: &'static str, what: String, demand: Demand, profile| {
+        let today = replay(inputs.base, &demand)?;
+        stresses.push(Stress {
+            name,
+            what,
+            minutes: demand.minute_means(),
+            demand,
+            today,
+            profile,
+        });
+        Ok::<(), String>(())
+    };
+    stress(
+        "traffic",
+        format!("every second's traffic ×{}", opts.stress_traffic),
+        scaled(full, opts.stress_traffic),
+        &profile,
+    )?;
+    if let Some((at, d)) = with_burst(full) {
+        let when =
+            crate::analysis::series::rfc3339_minute((full.start_unix_s + at as i64).div_euclid(60));
+        stress(
+            "burst",
+            format!("+50% for 10 minutes from the steepest recorded ramp ({when})"),
+            d,
+            &profile,
+        )?;
+    }
     let split_at = 5 * 86_400;
-    let split = (all >= split_at + 86_400).then(|| slice(full, split_at, all));
     let train_profile = schedule::Profile::of(full, inputs.tz, 0, split_at.min(all));
-    let today_split = split.as_ref().map(|d| replay(inputs.base, d)).transpose()?;
-    if split.is_none() {
+    if all >= split_at + 86_400 {
+        stress(
+            "holdout",
+            "schedules built from days 1-5, replayed on days 6-7".into(),
+            slice(full, split_at, all),
+            &train_profile,
+        )?;
+    } else {
         notes.push("fewer than six days recorded: the days 1-5 / 6-7 check is skipped".into());
     }
     // Finalists in batches, cheapest first, until one holds everywhere with enough savings
@@ -1041,72 +1079,39 @@ pub fn recommend(inputs: &Inputs<'_>, opts: &Options) -> Result<Recommendation, 
     for finalists in feasible.chunks(batch) {
         let checks: Vec<Vec<Check>> = par_map(finalists, opts.threads, |&i| {
             let c = &evaluated[i].candidate;
-            let mut out = Vec::new();
-            let run = |name: &str,
-                       what: String,
-                       policy: Result<ClusterConfig, String>,
-                       d: &Demand,
-                       today: &SimResult| {
-                let result = policy
-                    .and_then(|p| inputs.base.with_policy(&p))
-                    .and_then(|m| replay(&m, d));
-                match result {
-                    Ok(r) => {
-                        let j = judge(&r, today, slo, d, cap);
-                        let passed = !j.breaks_slo();
-                        Check {
-                            name: name.into(),
-                            what,
-                            passed,
-                            note: (!passed).then(|| {
-                                format!(
-                                    "{} windows above the SLO ({} where today's configuration under the same traffic met it) against today's {}",
-                                    j.violation_windows, j.new_violation_windows, j.today_violation_windows
-                                )
-                            }),
-                            judged: Some(j),
+            stresses
+                .iter()
+                .map(|st| {
+                    let result = materialize(c, &t, inputs, opts, st.profile)
+                        .and_then(|p| inputs.base.with_policy(&p))
+                        .and_then(|m| replay(&m, &st.demand));
+                    match result {
+                        Ok(r) => {
+                            let j = judge(&r, &st.today, slo, &st.minutes, cap);
+                            let passed = !j.breaks_slo();
+                            Check {
+                                name: st.name.into(),
+                                what: st.what.clone(),
+                                passed,
+                                note: (!passed).then(|| {
+                                    format!(
+                                        "{} windows above the SLO ({} where today's configuration under the same traffic met it) against today's {}",
+                                        j.violation_windows, j.new_violation_windows, j.today_violation_windows
+                                    )
+                                }),
+                                judged: Some(j),
+                            }
                         }
+                        Err(e) => Check {
+                            name: st.name.into(),
+                            what: st.what.clone(),
+                            passed: false,
+                            judged: None,
+                            note: Some(e),
+                        },
                     }
-                    Err(e) => Check {
-                        name: name.into(),
-                        what,
-                        passed: false,
-                        judged: None,
-                        note: Some(e),
-                    },
-                }
-            };
-            out.push(run(
-                "traffic",
-                format!("every second's traffic ×{}", opts.stress_traffic),
-                materialize(c, &t, inputs, opts, &profile),
-                &stressed,
-                &today_stressed,
-            ));
-            if let (Some((at, d)), Some(tb)) = (&burst, &today_burst) {
-                out.push(run(
-                    "burst",
-                    format!(
-                        "+50% for 10 minutes from the steepest recorded ramp ({})",
-                        crate::analysis::series::rfc3339_minute(
-                            (full.start_unix_s + *at as i64).div_euclid(60)
-                        )
-                    ),
-                    materialize(c, &t, inputs, opts, &profile),
-                    d,
-                    tb,
-                ));
-            }
-            if let (Some(d), Some(ts)) = (&split, &today_split) {
-                out.push(run(
-                    "holdout",
-                    "schedules built from days 1-5, replayed on days 6-7".into(),
-                    materialize(c, &t, inputs, opts, &train_profile),
-                    d,
-                    ts,
-                ));
-            }
-            out
+                })
+                .collect()
         });
         for (&i, cs) in finalists.iter().zip(checks) {
             for c in &cs {
@@ -1155,7 +1160,7 @@ pub fn recommend(inputs: &Inputs<'_>, opts: &Options) -> Result<Recommendation, 
         schema_version: RECOMMENDATION_SCHEMA_VERSION,
         objective,
         min_savings,
-        today: judge(&today, &today, slo, full, cap),
+        today: judge(&today, &today, slo, &full_minutes, cap),
         chosen,
         candidates: evaluated,
         by_strategy,
@@ -1200,18 +1205,15 @@ pub fn cpu_sizing(
     files: &[ProposedFile],
     after: &SimResult,
 ) -> Option<CpuSizing> {
-    let all = inputs.demand.rps.len();
     let s = files_setup(inputs, files).ok()?;
     let request = s.service.cpu_request_cores;
     let mut usage: Vec<f64> = after
         .series
         .ready_pods_1m
         .iter()
-        .enumerate()
-        .filter(|(_, r)| **r > 0.0)
-        .map(|(m, ready)| {
-            let (a, b) = (m * 60, ((m + 1) * 60).min(all));
-            let rate = inputs.demand.rps[a..b].iter().sum::<f64>() / (b - a).max(1) as f64;
+        .zip(inputs.demand.minute_means())
+        .filter(|(r, _)| **r > 0.0)
+        .map(|(ready, rate)| {
             s.service.idle_cpu_cores + s.service.cpu_per_request_core_s * rate / ready
         })
         .collect();
@@ -1232,13 +1234,11 @@ pub fn cpu_sizing(
 }
 
 /// The manifests of a chosen candidate, written by the cluster model's writers: only the
-/// files the candidate changes, and a recommendation-only VPA when `sizing` finds the CPU
-/// requests mis-sized.
+/// files the candidate changes.
 pub fn proposed_files(
     inputs: &Inputs<'_>,
     opts: &Options,
     e: &Evaluated,
-    sizing: Option<&CpuSizing>,
 ) -> Result<Vec<ProposedFile>, String> {
     let t = target(inputs)?;
     let all = inputs.demand.rps.len();
@@ -1269,26 +1269,6 @@ pub fn proposed_files(
         files.push(ProposedFile {
             name: "keda-scaledobject.yaml".into(),
             text: write::scaled_object_yaml(so, &why).map_err(|e| e.to_string())?,
-        });
-    }
-    if let Some(z) = sizing.filter(|z| z.mis_sized) {
-        let vpa = crate::cluster::nodegroup::Vpa {
-            name: format!("{}-sizing", t.name),
-            namespace: t.namespace.clone(),
-            target: crate::cluster::hpa::TargetRef {
-                api_version: Some("apps/v1".into()),
-                kind: t.kind.clone(),
-                name: t.name.clone(),
-            },
-            update_mode: "Off".into(),
-        };
-        let why = format!(
-            "rightsize recommend: the pods request {:.2} CPU but use {:.2} at the 90th percentile under the proposal (VPA's target: {:.2}); updateMode Off only recommends, changes nothing",
-            z.request_cores, z.p90_usage_cores, z.recommended_cores
-        );
-        files.push(ProposedFile {
-            name: "vpa.yaml".into(),
-            text: write::vpa_yaml(&vpa, &why).map_err(|e| e.to_string())?,
         });
     }
     for g in &policy.node_groups {
@@ -1336,6 +1316,34 @@ rules:
         url = opts.prometheus_address,
         ns = t.namespace.as_deref().unwrap_or("default"),
     )
+}
+
+/// A recommendation-only VPA (`updateMode: "Off"`) when `sizing` finds the CPU requests
+/// mis-sized; it changes nothing a replay models.
+pub fn vpa_file(inputs: &Inputs<'_>, sizing: &CpuSizing) -> Result<Option<ProposedFile>, String> {
+    if !sizing.mis_sized {
+        return Ok(None);
+    }
+    let t = target(inputs)?;
+    let z = sizing;
+    let vpa = crate::cluster::nodegroup::Vpa {
+        name: format!("{}-sizing", t.name),
+        namespace: t.namespace.clone(),
+        target: crate::cluster::hpa::TargetRef {
+            api_version: Some("apps/v1".into()),
+            kind: t.kind.clone(),
+            name: t.name.clone(),
+        },
+        update_mode: "Off".into(),
+    };
+    let why = format!(
+        "rightsize recommend: the pods request {:.2} CPU but use {:.2} at the 90th percentile under the proposal (VPA's target: {:.2}); updateMode Off only recommends, changes nothing",
+        z.request_cores, z.p90_usage_cores, z.recommended_cores
+    );
+    Ok(Some(ProposedFile {
+        name: "vpa.yaml".into(),
+        text: write::vpa_yaml(&vpa, &why).map_err(|e| e.to_string())?,
+    }))
 }
 
 /// Today's configuration with the files read back in place of its scaler (and node group),

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use super::{
-    Check, CpuSizing, Evaluated, NodeChange, Objective, ProposedFile, Recommendation, Spec,
+    Check, CpuSizing, Evaluated, Judged, NodeChange, Objective, ProposedFile, Recommendation, Spec,
 };
 use crate::sim::SimResult;
 
@@ -73,8 +73,8 @@ pub struct Document<'a> {
     pub notes: &'a [String],
 }
 
-/// The predictions of a replay of the written files against today's.
-pub fn predicted(today: &SimResult, after: &SimResult) -> Predicted {
+/// The predictions of a replay of the written files against today's replay.
+pub fn predicted(today: &Judged, after: &SimResult) -> Predicted {
     let pct = |before: f64, after: f64| {
         if before > 0.0 {
             100.0 * (1.0 - after / before)
@@ -82,19 +82,19 @@ pub fn predicted(today: &SimResult, after: &SimResult) -> Predicted {
             0.0
         }
     };
-    let (b, a) = (&today.summary, &after.summary);
+    let a = &after.summary;
     Predicted {
-        off_peak_savings_pct: pct(b.cost_off_peak, a.cost_off_peak),
-        total_savings_pct: pct(b.cost_total, a.cost_total),
-        cost_off_peak_before: b.cost_off_peak,
+        off_peak_savings_pct: pct(today.cost_off_peak, a.cost_off_peak),
+        total_savings_pct: pct(today.cost_total, a.cost_total),
+        cost_off_peak_before: today.cost_off_peak,
         cost_off_peak_after: a.cost_off_peak,
-        cost_total_before: b.cost_total,
+        cost_total_before: today.cost_total,
         cost_total_after: a.cost_total,
-        slo_violation_windows_before: b.slo_violation_windows_5m,
+        slo_violation_windows_before: today.violation_windows,
         slo_violation_windows_after: a.slo_violation_windows_5m,
-        worst_p99_ms_before: b.worst_p99_ms,
+        worst_p99_ms_before: today.worst_p99_ms,
         worst_p99_ms_after: a.worst_p99_ms,
-        mean_ready_pods_before: b.mean_ready_pods,
+        mean_ready_pods_before: today.mean_ready_pods,
         mean_ready_pods_after: a.mean_ready_pods,
     }
 }

@@ -73,6 +73,16 @@ impl Demand {
     }
 }
 
+impl Demand {
+    /// The mean rate of each minute of the span (the last one possibly partial).
+    pub fn minute_means(&self) -> Vec<f64> {
+        self.rps
+            .chunks(60)
+            .map(|c| c.iter().sum::<f64>() / c.len() as f64)
+            .collect()
+    }
+}
+
 /// How the service behaves under load: the analysis's findings.
 #[derive(Debug, Clone)]
 pub struct ServiceModel {
@@ -785,21 +795,7 @@ pub fn simulate_all(
     cfg: &SimConfig,
     threads: usize,
 ) -> Vec<Result<SimResult, SimError>> {
-    let services = vec![service.clone(); scalers.len()];
-    simulate_each(demand, &services, pool, scalers, cfg, threads)
-}
-
-/// [`simulate_all`] with a service model per scaler (`services[i]` with `scalers[i]`).
-pub fn simulate_each(
-    demand: &Demand,
-    services: &[ServiceModel],
-    pool: &NodePool,
-    scalers: &[Scaler],
-    cfg: &SimConfig,
-    threads: usize,
-) -> Vec<Result<SimResult, SimError>> {
-    let runs: Vec<(&ServiceModel, &Scaler)> = services.iter().zip(scalers).collect();
-    crate::par::par_map(&runs, threads, |(service, sc)| {
+    crate::par::par_map(scalers, threads, |sc| {
         simulate(demand, service, pool, sc, cfg)
     })
 }

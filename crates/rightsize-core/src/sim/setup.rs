@@ -140,15 +140,13 @@ pub fn fit_startup(
             *flag = true;
         }
     }
-    let scalers = vec![s.scaler.clone(); STARTUP_CANDIDATES_S.len()];
-    let services: Vec<ServiceModel> = STARTUP_CANDIDATES_S
-        .iter()
-        .map(|&c| ServiceModel {
+    let results = crate::par::par_map(&STARTUP_CANDIDATES_S, threads, |&c| {
+        let service = ServiceModel {
             startup_s: c,
             ..s.service.clone()
-        })
-        .collect();
-    let results = super::simulate_each(demand, &services, &s.pool, &scalers, &s.config, threads);
+        };
+        super::simulate(demand, &service, &s.pool, &s.scaler, &s.config)
+    });
     let mut errors = Vec::new();
     for (c, r) in STARTUP_CANDIDATES_S.iter().zip(results) {
         let r = r.ok()?;
@@ -180,70 +178,33 @@ pub fn fit_startup(
     })
 }
 
-/// Builds the inputs from an analysis of the telemetry and the configuration it ran under.
-/// With `demand`, a start-up not given in `opts` is fitted from the data when it shows one
-/// ([`fit_startup`]).
-pub fn setup(
+/// What a configuration changes in a replay: the node pool, the scaler and the replay's
+/// settings. The service model (latency table, CPU, start-up) comes from the workload and the
+/// analysis, so replays of several scalers for the same workload can share one.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// The nodes.
+    pub pool: NodePool,
+    /// The scaler.
+    pub scaler: Scaler,
+    /// The replay's settings.
+    pub config: SimConfig,
+    /// Assumptions made, in words.
+    pub notes: Vec<String>,
+}
+
+/// The node pool, scaler and settings of `config` (the first node group, the first HPA or
+/// else ScaledObject, the analysis's off-peak hours and zone).
+pub fn plan(
     a: &Analysis,
-    demand: Option<&Demand>,
     config: &ClusterConfig,
     catalogue: &Catalogue,
     tz: &jiff::tz::TimeZone,
     opts: &SetupOptions,
-) -> Result<Setup, SimError> {
+) -> Result<Plan, SimError> {
     let mut notes = Vec::new();
-    let queue = a.capacity.model.clone().ok_or_else(|| {
-        SimError::Invalid(format!(
-            "no capacity model to replay latency with: {}",
-            a.capacity.notes.join("; ")
-        ))
-    })?;
-    let overload_ms = opts.overload_ms.unwrap_or(a.slo_p99_ms * 10.0);
     let nm = node_model(config, catalogue).map_err(SimError::Invalid)?;
-    let cpu_request_cores = nm.pod_cpu_request_cores;
-    let (cpu_per_request_core_s, idle_cpu_cores) = match (
-        opts.cpu_per_request_core_s,
-        opts.idle_cpu_cores,
-        &a.cpu,
-    ) {
-        (Some(c), idle, _) => (c, idle.unwrap_or(0.0)),
-        (None, idle, Some(fit)) => (
-            fit.cpu_per_request_core_s,
-            idle.unwrap_or(fit.idle_cpu_cores),
-        ),
-        (None, idle, None) => {
-            // A pod at saturation uses its whole request: an assumption, said so.
-            let c = if queue.saturation_rps() > 0.0 {
-                cpu_request_cores / queue.saturation_rps()
-            } else {
-                0.0
-            };
-            notes.push(format!(
-                "CPU per request not inferred from today's HPA: assumed {c:.4} core-seconds (a saturated pod uses its CPU request); give --cpu-per-request to replace it"
-            ));
-            (c, idle.unwrap_or(0.0))
-        }
-    };
     let workload = serving_workload(config);
-    let probe_s = workload
-        .and_then(|w| {
-            w.containers
-                .iter()
-                .filter_map(|c| c.readiness.as_ref())
-                .map(|r| r.earliest_ready_s())
-                .max()
-        })
-        .map(|p| f64::from(p) + CONTAINER_START_S);
-    let (startup_s, startup_basis) = match (opts.startup_s, probe_s) {
-        (Some(s), _) => (s, StartupBasis::Flag),
-        (None, Some(p)) => (p, StartupBasis::Probe),
-        (None, None) => (DEFAULT_STARTUP_S, StartupBasis::Default),
-    };
-    let cold = &a.pods.cold_start;
-    let (cold_s, cold_factor) = match cold.cold_p99_ratio {
-        Some(r) if cold.cold_minutes > 0 && r > 1.0 => (cold.cold_minutes as f64 * 60.0, r),
-        _ => (0.0, 1.0),
-    };
     let group = config.node_groups.first();
     let karpenter = group.is_some_and(|g| g.source.contains("Karpenter"));
     let gke = group.is_some_and(|g| g.source.contains("GKE"));
@@ -314,6 +275,85 @@ pub fn setup(
         initial_replicas: a.pods.ready_per_minute.first().copied().filter(|r| *r > 0),
         ..SimConfig::default()
     };
+    Ok(Plan {
+        pool,
+        scaler,
+        config: sim_config,
+        notes,
+    })
+}
+
+/// Builds the inputs from an analysis of the telemetry and the configuration it ran under.
+/// With `demand`, a start-up not given in `opts` is fitted from the data when it shows one
+/// ([`fit_startup`]).
+pub fn setup(
+    a: &Analysis,
+    demand: Option<&Demand>,
+    config: &ClusterConfig,
+    catalogue: &Catalogue,
+    tz: &jiff::tz::TimeZone,
+    opts: &SetupOptions,
+) -> Result<Setup, SimError> {
+    let mut notes = Vec::new();
+    let queue = a.capacity.model.clone().ok_or_else(|| {
+        SimError::Invalid(format!(
+            "no capacity model to replay latency with: {}",
+            a.capacity.notes.join("; ")
+        ))
+    })?;
+    let overload_ms = opts.overload_ms.unwrap_or(a.slo_p99_ms * 10.0);
+    let nm = node_model(config, catalogue).map_err(SimError::Invalid)?;
+    let cpu_request_cores = nm.pod_cpu_request_cores;
+    let (cpu_per_request_core_s, idle_cpu_cores) = match (
+        opts.cpu_per_request_core_s,
+        opts.idle_cpu_cores,
+        &a.cpu,
+    ) {
+        (Some(c), idle, _) => (c, idle.unwrap_or(0.0)),
+        (None, idle, Some(fit)) => (
+            fit.cpu_per_request_core_s,
+            idle.unwrap_or(fit.idle_cpu_cores),
+        ),
+        (None, idle, None) => {
+            // A pod at saturation uses its whole request: an assumption, said so.
+            let c = if queue.saturation_rps() > 0.0 {
+                cpu_request_cores / queue.saturation_rps()
+            } else {
+                0.0
+            };
+            notes.push(format!(
+                "CPU per request not inferred from today's HPA: assumed {c:.4} core-seconds (a saturated pod uses its CPU request); give --cpu-per-request to replace it"
+            ));
+            (c, idle.unwrap_or(0.0))
+        }
+    };
+    let workload = serving_workload(config);
+    let probe_s = workload
+        .and_then(|w| {
+            w.containers
+                .iter()
+                .filter_map(|c| c.readiness.as_ref())
+                .map(|r| r.earliest_ready_s())
+                .max()
+        })
+        .map(|p| f64::from(p) + CONTAINER_START_S);
+    let (startup_s, startup_basis) = match (opts.startup_s, probe_s) {
+        (Some(s), _) => (s, StartupBasis::Flag),
+        (None, Some(p)) => (p, StartupBasis::Probe),
+        (None, None) => (DEFAULT_STARTUP_S, StartupBasis::Default),
+    };
+    let cold = &a.pods.cold_start;
+    let (cold_s, cold_factor) = match cold.cold_p99_ratio {
+        Some(r) if cold.cold_minutes > 0 && r > 1.0 => (cold.cold_minutes as f64 * 60.0, r),
+        _ => (0.0, 1.0),
+    };
+    let Plan {
+        pool,
+        scaler,
+        config: sim_config,
+        notes: plan_notes,
+    } = plan(a, config, catalogue, tz, opts)?;
+    notes.extend(plan_notes);
     let mut s = Setup {
         service: ServiceModel {
             latency: LatencyTable::new(&queue, overload_ms),

@@ -181,14 +181,17 @@ fn a_cpu_hpa_follows_a_step_and_the_cluster_autoscaler_adds_then_removes_nodes()
         initial_replicas: Some(2),
         ..SimConfig::default()
     };
-    let r = simulate(
-        &d,
-        &service(),
-        &pool(Provisioner::cluster_autoscaler(75.0)),
-        &Scaler::Hpa(hpa.clone()),
-        &cfg,
-    )
-    .expect("replays");
+    let run = || {
+        simulate(
+            &d,
+            &service(),
+            &pool(Provisioner::cluster_autoscaler(75.0)),
+            &Scaler::Hpa(hpa.clone()),
+            &cfg,
+        )
+        .expect("replays")
+    };
+    let r = run();
     // At 200 req/s a pod at 50% of a core serves (0.5 - 0.05) / 0.02 = 22.5 req/s: 9 pods.
     let peak = r.series.hourly_ready_pods[1];
     assert!((8.0..=11.0).contains(&peak), "peak hour mean {peak}");
@@ -198,14 +201,7 @@ fn a_cpu_hpa_follows_a_step_and_the_cluster_autoscaler_adds_then_removes_nodes()
     assert!(nodes[2] < nodes[1], "{nodes:?}");
     assert!(r.summary.scale_events >= 2);
     // Same inputs, same output.
-    let again = simulate(
-        &d,
-        &service(),
-        &pool(Provisioner::cluster_autoscaler(75.0)),
-        &Scaler::Hpa(hpa.clone()),
-        &cfg,
-    )
-    .expect("replays");
+    let again = run();
     assert_eq!(
         serde_json::to_string(&r).expect("json"),
         serde_json::to_string(&again).expect("json")
