@@ -116,6 +116,40 @@ impl RateCurve {
         Ok(RateCurve { rps })
     }
 
+    /// A file of per-second rates: one rate per line, or `time,rate` lines whose last field is
+    /// the rate (a header line and `#` comments are skipped). `name` is the file's name, used in
+    /// errors, which give the line.
+    pub fn from_rates_text(text: &str, name: &str) -> Result<RateCurve, ProfileError> {
+        let mut rps = Vec::new();
+        for (i, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let field = line
+                .rsplit([',', '\t', ' '])
+                .next()
+                .unwrap_or(line)
+                .trim();
+            match field.parse::<f64>() {
+                Ok(v) if v.is_finite() && v >= 0.0 => rps.push(v),
+                // A header names its columns: the first line that is not a number.
+                Err(_) if rps.is_empty() && i == 0 => continue,
+                _ => {
+                    return Err(ProfileError(format!(
+                        "{name}:{}: the rate {field:?} is not a non-negative number of requests \
+                         per second (one rate per line, or time,rate)",
+                        i + 1
+                    )));
+                }
+            }
+        }
+        if rps.is_empty() {
+            return Err(ProfileError(format!("{name}: no rates in the file")));
+        }
+        Ok(RateCurve { rps })
+    }
+
     /// Requests the curve asks for in all.
     pub fn total(&self) -> f64 {
         self.rps.iter().sum()
@@ -133,28 +167,64 @@ impl RateCurve {
 /// cumulative count inverted at exponential (Poisson) or unit (uniform) steps. The same curve,
 /// process and seed give the same schedule.
 pub fn schedule(curve: &RateCurve, arrivals: Arrivals, seed: u64) -> Vec<u64> {
-    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
     let mut out = Vec::with_capacity(curve.total().ceil().max(0.0) as usize + 16);
-    // Position in the cumulative count, and the second being walked with the count before it.
-    let mut x = match arrivals {
-        Arrivals::Poisson => exponential(&mut rng),
-        Arrivals::Uniform => 0.5,
-    };
-    let mut before = 0.0;
-    for (s, &rate) in curve.rps.iter().enumerate() {
-        let rate = rate.max(0.0);
-        let after = before + rate;
-        while x < after {
-            let within = (x - before) / rate;
-            out.push(((s as f64 + within) * 1e9) as u64);
-            x += match arrivals {
-                Arrivals::Poisson => exponential(&mut rng),
-                Arrivals::Uniform => 1.0,
-            };
-        }
-        before = after;
-    }
+    out.extend(Schedule::new(curve, arrivals, seed));
     out
+}
+
+/// The schedule as an iterator, for runs too long to hold in memory: yields what [`schedule`]
+/// returns, one instant at a time.
+#[derive(Debug, Clone)]
+pub struct Schedule<'a> {
+    rps: &'a [f64],
+    arrivals: Arrivals,
+    rng: Xoshiro256PlusPlus,
+    /// Position in the cumulative count.
+    x: f64,
+    /// The second being walked and the count before it.
+    second: usize,
+    before: f64,
+}
+
+impl<'a> Schedule<'a> {
+    /// The schedule of `curve`.
+    pub fn new(curve: &'a RateCurve, arrivals: Arrivals, seed: u64) -> Schedule<'a> {
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+        let x = match arrivals {
+            Arrivals::Poisson => exponential(&mut rng),
+            Arrivals::Uniform => 0.5,
+        };
+        Schedule {
+            rps: &curve.rps,
+            arrivals,
+            rng,
+            x,
+            second: 0,
+            before: 0.0,
+        }
+    }
+}
+
+impl Iterator for Schedule<'_> {
+    type Item = u64;
+
+    fn next(&mut self) -> Option<u64> {
+        loop {
+            let rate = self.rps.get(self.second)?.max(0.0);
+            let after = self.before + rate;
+            if self.x < after {
+                let within = (self.x - self.before) / rate;
+                let t = ((self.second as f64 + within) * 1e9) as u64;
+                self.x += match self.arrivals {
+                    Arrivals::Poisson => exponential(&mut self.rng),
+                    Arrivals::Uniform => 1.0,
+                };
+                return Some(t);
+            }
+            self.before = after;
+            self.second += 1;
+        }
+    }
 }
 
 /// An exponential(1) draw.
@@ -197,6 +267,18 @@ mod tests {
             assert!(RateCurve::stages(bad, 0.0).is_err(), "{bad}");
         }
         assert!(RateCurve::constant(f64::NAN, 3).is_err());
+    }
+
+    #[test]
+    fn rates_files_read_plain_and_timed_lines_and_name_bad_lines() {
+        let c = RateCurve::from_rates_text("# rates\n10\n20.5\n\n0\n", "r.txt").expect("plain");
+        assert_eq!(c.rps, vec![10.0, 20.5, 0.0]);
+        let c = RateCurve::from_rates_text("t,rps\n0,5\n1,6\n", "r.csv").expect("timed");
+        assert_eq!(c.rps, vec![5.0, 6.0]);
+        let e = RateCurve::from_rates_text("1\n2\nx\n", "r.txt").expect_err("bad");
+        assert!(e.0.starts_with("r.txt:3:"), "{e}");
+        assert!(RateCurve::from_rates_text("5\n-1\n", "r").is_err());
+        assert!(RateCurve::from_rates_text("# nothing\n", "r").is_err());
     }
 
     #[test]

@@ -1,0 +1,569 @@
+//! The engine: worker threads, each a single-threaded tokio runtime with its own connections and
+//! histograms, dispatch their stripe of the schedule (request i goes to worker i mod W, as k6's
+//! execution segments split a test) at the intended instants; the calling thread merges their
+//! per-second slices into the timeline as seconds complete.
+//!
+//! Timing: a dispatcher sleeps to absolute deadlines (no drift) on tokio's millisecond timer
+//! until the last millisecond, then yields to the runtime until the instant (I/O keeps being
+//! served meanwhile). A request whose instant has passed is sent at once (burst catch-up); its
+//! lateness is the schedule lag and is part of its latency.
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, mpsc};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::client::conn::{http1, http2};
+use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE, HOST, HeaderValue};
+use hyper::{Request, Uri};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use rightsize_core::load::schedule::{Arrivals, RateCurve, Schedule};
+use tokio::net::TcpStream;
+
+use crate::LoadError;
+use crate::request::RequestSpec;
+use crate::stats::{Interval, PhaseStats, Quantiles, SecondRow, record};
+use crate::target::Target;
+
+/// A load test's settings.
+#[derive(Debug, Clone)]
+pub struct LoadConfig {
+    /// The target rate, second by second.
+    pub curve: RateCurve,
+    /// How requests arrive within the curve.
+    pub arrivals: Arrivals,
+    /// Seed of the schedule (and of random payload picks).
+    pub seed: u64,
+    /// Where requests go.
+    pub target: Target,
+    /// What they carry.
+    pub request: RequestSpec,
+    /// HTTP/2 without TLS (h2c, prior knowledge) instead of HTTP/1.1 keep-alive.
+    pub http2: bool,
+    /// A request with no response this long after its dispatch has failed.
+    pub timeout: Duration,
+    /// At most this many requests in flight; a request due beyond it is dropped.
+    pub max_in_flight: Option<u64>,
+    /// Worker threads.
+    pub threads: usize,
+    /// Seconds at the start excluded from verdicts (kept in the data).
+    pub warmup_s: f64,
+}
+
+/// What a run measured.
+#[derive(Debug, Clone)]
+pub struct RunResult {
+    /// The warm-up phase (requests intended before `warmup_s`).
+    pub warmup: PhaseStats,
+    /// The measured phase.
+    pub measure: PhaseStats,
+    /// Second by second, all threads merged.
+    pub timeline: Vec<SecondRow>,
+    /// Stopped before the schedule's end (Ctrl-C).
+    pub partial: bool,
+    /// Seconds from the start to the last request's end.
+    pub elapsed_s: f64,
+}
+
+/// A worker's message to the collector.
+enum Msg {
+    Second(usize, Box<Interval>),
+    Done(usize, Box<[PhaseStats; 2]>),
+    Failed(String),
+}
+
+/// How long an interrupted run waits for requests in flight.
+const STOP_GRACE: Duration = Duration::from_secs(2);
+/// Tokio's timer has millisecond resolution: the last stretch before an instant is yielded.
+const SPIN: Duration = Duration::from_millis(1);
+/// Requests dispatched in a row, when late, before the dispatcher lets responses be read.
+const BURST: u32 = 32;
+
+/// Runs the load test. `stop` ends it early (what ran is kept, marked partial); `on_second`
+/// sees each second's merged row as it completes (for live progress).
+pub fn run(
+    cfg: &LoadConfig,
+    stop: &Arc<AtomicBool>,
+    mut on_second: impl FnMut(&SecondRow),
+) -> Result<RunResult, LoadError> {
+    preflight(&cfg.target)?;
+    let shared = Arc::new(cfg.clone());
+    let threads = cfg.threads.max(1);
+    // All workers start on the same instant, a moment from now to let their runtimes start.
+    let start = Instant::now() + Duration::from_millis(20);
+    let (tx, rx) = mpsc::channel::<Msg>();
+    let mut timeline = Vec::new();
+    let mut phases: [PhaseStats; 2] = Default::default();
+    let mut failure = None;
+    std::thread::scope(|scope| {
+        for w in 0..threads {
+            let tx = tx.clone();
+            let (cfg, stop) = (shared.clone(), stop.clone());
+            scope.spawn(move || {
+                let msg = match worker(cfg, w, threads, start, stop, &tx) {
+                    Ok(stats) => Msg::Done(w, Box::new(stats)),
+                    Err(e) => Msg::Failed(e),
+                };
+                let _ = tx.send(msg);
+            });
+        }
+        drop(tx);
+        let mut pending: std::collections::BTreeMap<u64, Interval> = Default::default();
+        let mut reported = vec![0u64; threads];
+        let mut done = vec![false; threads];
+        let mut next = 0u64;
+        for msg in rx {
+            match msg {
+                Msg::Second(w, iv) => {
+                    let s = iv.second;
+                    let entry = pending.entry(s).or_insert_with(|| Interval::new(s));
+                    merge_interval(entry, &iv);
+                    reported[w] = s + 1;
+                }
+                Msg::Done(w, stats) => {
+                    done[w] = true;
+                    for (p, s) in phases.iter_mut().zip(stats.iter()) {
+                        p.merge(s);
+                    }
+                }
+                Msg::Failed(e) => {
+                    failure.get_or_insert(e);
+                    stop.store(true, Ordering::Relaxed);
+                }
+            }
+            // A second is complete when every worker still running has sent it.
+            while let Some(iv) = pending.get(&next) {
+                if (0..threads).any(|w| !done[w] && reported[w] <= next) {
+                    break;
+                }
+                let row = row(cfg, iv);
+                on_second(&row);
+                timeline.push(row);
+                pending.remove(&next);
+                next += 1;
+            }
+        }
+        for (_, iv) in std::mem::take(&mut pending) {
+            let row = row(cfg, &iv);
+            on_second(&row);
+            timeline.push(row);
+        }
+    });
+    if let Some(e) = failure {
+        return Err(LoadError::Worker(e));
+    }
+    let [warmup, measure] = phases;
+    let elapsed_s = start.elapsed().as_secs_f64();
+    let scheduled = warmup.counters.scheduled + measure.counters.scheduled;
+    Ok(RunResult {
+        partial: stop.load(Ordering::Relaxed) && scheduled < expected_requests(cfg),
+        warmup,
+        measure,
+        timeline,
+        elapsed_s,
+    })
+}
+
+/// Requests in the whole schedule.
+fn expected_requests(cfg: &LoadConfig) -> u64 {
+    Schedule::new(&cfg.curve, cfg.arrivals, cfg.seed).count() as u64
+}
+
+/// One connection before the run, so that a target that is down is one clear error rather than
+/// a run of connect failures.
+fn preflight(target: &Target) -> Result<(), LoadError> {
+    let addr = target.addrs[0];
+    std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(5)).map_err(|e| {
+        LoadError::Unreachable {
+            url: target.url.clone(),
+            reason: e.to_string(),
+        }
+    })?;
+    Ok(())
+}
+
+fn merge_interval(into: &mut Interval, o: &Interval) {
+    into.counters.add(&o.counters);
+    let _ = into.latency.add(&o.latency);
+    let _ = into.lag.add(&o.lag);
+    into.in_flight += o.in_flight;
+}
+
+fn row(cfg: &LoadConfig, iv: &Interval) -> SecondRow {
+    SecondRow {
+        second: iv.second,
+        phase: if (iv.second as f64) < cfg.warmup_s {
+            "warmup"
+        } else {
+            "measure"
+        },
+        target_rps: cfg.curve.rps.get(iv.second as usize).copied().unwrap_or(0.0),
+        counters: iv.counters.clone(),
+        in_flight: iv.in_flight,
+        latency: Quantiles::of(&iv.latency),
+        lag: Quantiles::of(&iv.lag),
+    }
+}
+
+type Body = Full<Bytes>;
+
+/// One worker thread's state, shared by its tasks (one thread: `Rc`, no locks).
+struct Worker {
+    cfg: Arc<LoadConfig>,
+    stop: Arc<AtomicBool>,
+    /// Idle HTTP/1.1 connections, most recently used last.
+    idle: RefCell<Vec<http1::SendRequest<Body>>>,
+    /// The HTTP/2 connection.
+    h2: RefCell<Option<http2::SendRequest<Body>>>,
+    phases: RefCell<[PhaseStats; 2]>,
+    interval: RefCell<Interval>,
+    in_flight: [Cell<u64>; 2],
+    host: HeaderValue,
+    path: Uri,
+}
+
+/// Why a request got no response.
+enum Failure {
+    Connect,
+    Reset,
+}
+
+struct Exchange {
+    sent_at: Instant,
+    status: u16,
+    bytes: u64,
+    connect_us: Option<u64>,
+}
+
+fn worker(
+    cfg: Arc<LoadConfig>,
+    w: usize,
+    threads: usize,
+    start: Instant,
+    stop: Arc<AtomicBool>,
+    tx: &mpsc::Sender<Msg>,
+) -> Result<[PhaseStats; 2], String> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start a worker runtime: {e}"))?;
+    let host = HeaderValue::from_str(&cfg.target.authority)
+        .map_err(|_| format!("{}: the host is not valid in a header", cfg.target.url))?;
+    let path: Uri = cfg
+        .target
+        .path_and_query
+        .parse()
+        .map_err(|e| format!("{}: {e}", cfg.target.url))?;
+    let state = Rc::new(Worker {
+        cfg: cfg.clone(),
+        stop: stop.clone(),
+        idle: RefCell::new(Vec::new()),
+        h2: RefCell::new(None),
+        phases: RefCell::new(Default::default()),
+        interval: RefCell::new(Interval::new(0)),
+        in_flight: [Cell::new(0), Cell::new(0)],
+        host,
+        path,
+    });
+    let local = tokio::task::LocalSet::new();
+    local.block_on(&rt, async {
+        let ticker_state = state.clone();
+        let ticker_tx = tx.clone();
+        let ticker = local_ticker(ticker_state, w, start, ticker_tx);
+        tokio::pin!(ticker);
+        let dispatch = dispatch(state.clone(), w, threads, start);
+        tokio::select! {
+            _ = &mut ticker => {}
+            _ = dispatch => {}
+        }
+        // Drain: every request has a timeout, so this ends; an interrupted run waits briefly.
+        let began = Instant::now();
+        let mut drained = false;
+        while !drained {
+            let left = state.in_flight[0].get() + state.in_flight[1].get();
+            if left == 0 {
+                drained = true;
+            } else if stop.load(Ordering::Relaxed) && began.elapsed() > STOP_GRACE {
+                let mut phases = state.phases.borrow_mut();
+                let mut iv = state.interval.borrow_mut();
+                for (p, c) in phases.iter_mut().zip(&state.in_flight) {
+                    let n = c.replace(0);
+                    p.counters.failed += n;
+                    p.counters.cancelled += n;
+                    iv.counters.failed += n;
+                    iv.counters.cancelled += n;
+                }
+                drained = true;
+            } else {
+                tokio::select! {
+                    _ = &mut ticker => {}
+                    _ = tokio::time::sleep(Duration::from_millis(1)) => {}
+                }
+            }
+        }
+    });
+    // The last, partial second.
+    let last = {
+        let mut iv = state.interval.borrow_mut();
+        let next = Interval::new(iv.second + 1);
+        std::mem::replace(&mut *iv, next)
+    };
+    let _ = tx.send(Msg::Second(w, Box::new(last)));
+    let phases = state.phases.replace(Default::default());
+    Ok(phases)
+}
+
+/// Sends each second's slice when the second ends. Never returns.
+async fn local_ticker(state: Rc<Worker>, w: usize, start: Instant, tx: mpsc::Sender<Msg>) {
+    let mut s = 0u64;
+    loop {
+        tokio::time::sleep_until((start + Duration::from_secs(s + 1)).into()).await;
+        let mut iv = std::mem::replace(&mut *state.interval.borrow_mut(), Interval::new(s + 1));
+        iv.in_flight = state.in_flight[0].get() + state.in_flight[1].get();
+        let _ = tx.send(Msg::Second(w, Box::new(iv)));
+        s += 1;
+    }
+}
+
+/// Dispatches this worker's stripe of the schedule.
+async fn dispatch(state: Rc<Worker>, w: usize, threads: usize, start: Instant) {
+    let cfg = state.cfg.clone();
+    let stop = &*state.stop;
+    let warmup_ns = (cfg.warmup_s * 1e9) as u64;
+    let mut late_in_a_row = 0u32;
+    let schedule = Schedule::new(&cfg.curve, cfg.arrivals, cfg.seed)
+        .enumerate()
+        .filter(|(i, _)| i % threads == w);
+    for (i, t_ns) in schedule {
+        let intended = start + Duration::from_nanos(t_ns);
+        if Instant::now() < intended {
+            late_in_a_row = 0;
+            wait_until(intended, stop).await;
+        } else {
+            late_in_a_row += 1;
+            if late_in_a_row >= BURST {
+                late_in_a_row = 0;
+                tokio::task::yield_now().await;
+            }
+        }
+        if stop.load(Ordering::Relaxed) {
+            break;
+        }
+        let phase = usize::from(t_ns >= warmup_ns);
+        let in_flight = state.in_flight[0].get() + state.in_flight[1].get();
+        {
+            let mut phases = state.phases.borrow_mut();
+            let mut iv = state.interval.borrow_mut();
+            phases[phase].counters.scheduled += 1;
+            iv.counters.scheduled += 1;
+            if cfg.max_in_flight.is_some_and(|m| in_flight >= m) {
+                phases[phase].counters.dropped += 1;
+                iv.counters.dropped += 1;
+                continue;
+            }
+            phases[phase].counters.sent += 1;
+            iv.counters.sent += 1;
+        }
+        state.in_flight[phase].set(state.in_flight[phase].get() + 1);
+        tokio::task::spawn_local(one(state.clone(), i as u64, intended, phase));
+    }
+}
+
+/// Waits for `deadline`: tokio's timer to its last millisecond, then yields to the runtime
+/// (responses keep being read) until the instant. Long waits check `stop` every 100 ms.
+async fn wait_until(deadline: Instant, stop: &AtomicBool) {
+    loop {
+        let now = Instant::now();
+        if now >= deadline || stop.load(Ordering::Relaxed) {
+            return;
+        }
+        let left = deadline - now;
+        if left > Duration::from_millis(100) {
+            tokio::time::sleep_until((now + Duration::from_millis(100)).into()).await;
+        } else if left > SPIN {
+            tokio::time::sleep_until((deadline - SPIN).into()).await;
+        } else {
+            tokio::task::yield_now().await;
+        }
+    }
+}
+
+/// One request, from dispatch to its end.
+async fn one(state: Rc<Worker>, i: u64, intended: Instant, phase: usize) {
+    let dispatched = Instant::now();
+    let lag_us = dispatched.saturating_duration_since(intended).as_micros() as u64;
+    {
+        let mut phases = state.phases.borrow_mut();
+        record(&mut phases[phase].lag, lag_us);
+        record(&mut state.interval.borrow_mut().lag, lag_us);
+    }
+    let outcome = tokio::time::timeout(state.cfg.timeout, exchange(&state, i)).await;
+    let end = Instant::now();
+    let latency_us = end.saturating_duration_since(intended).as_micros() as u64;
+    let mut phases = state.phases.borrow_mut();
+    let mut iv = state.interval.borrow_mut();
+    let p = &mut phases[phase];
+    match outcome {
+        Ok(Ok(x)) => {
+            let class = (x.status / 100).clamp(1, 5) as usize - 1;
+            for c in [&mut p.counters, &mut iv.counters] {
+                c.completed += 1;
+                c.status[class] += 1;
+                c.bytes += x.bytes;
+            }
+            record(&mut p.latency, latency_us);
+            record(&mut iv.latency, latency_us);
+            record(
+                &mut p.service,
+                end.saturating_duration_since(x.sent_at).as_micros() as u64,
+            );
+            if let Some(us) = x.connect_us {
+                record(&mut p.connect, us);
+                p.counters.connections += 1;
+                iv.counters.connections += 1;
+            }
+        }
+        Ok(Err(f)) => {
+            for c in [&mut p.counters, &mut iv.counters] {
+                c.failed += 1;
+                match f {
+                    Failure::Connect => c.connect_errors += 1,
+                    Failure::Reset => c.resets += 1,
+                }
+            }
+        }
+        Err(_) => {
+            // A timeout: the user waited this long and got nothing.
+            for c in [&mut p.counters, &mut iv.counters] {
+                c.failed += 1;
+                c.timeouts += 1;
+            }
+            record(&mut p.latency, latency_us);
+            record(&mut iv.latency, latency_us);
+        }
+    }
+    let left = &state.in_flight[phase];
+    left.set(left.get().saturating_sub(1));
+}
+
+/// Sends request `i` on an idle connection, or a new one, and reads the response.
+async fn exchange(state: &Rc<Worker>, i: u64) -> Result<Exchange, Failure> {
+    let cfg = &state.cfg;
+    let body = cfg.request.body(i);
+    let len = body.len();
+    let mut builder = Request::builder().method(cfg.request.method.clone());
+    builder = if cfg.http2 {
+        builder.uri(cfg.target.uri.clone())
+    } else {
+        builder.uri(state.path.clone()).header(HOST, state.host.clone())
+    };
+    for (name, value) in &cfg.request.headers {
+        builder = builder.header(name, value);
+    }
+    if cfg.request.has_body() {
+        builder = builder.header(CONTENT_LENGTH, len);
+        if !cfg.request.headers.iter().any(|(n, _)| n == CONTENT_TYPE) {
+            builder = builder.header(CONTENT_TYPE, "application/json");
+        }
+    }
+    let req = builder.body(Full::new(body)).map_err(|_| Failure::Reset)?;
+    let mut connect_us = None;
+    let (sent_at, response) = if cfg.http2 {
+        let sender = state.h2.borrow().as_ref().filter(|s| !s.is_closed()).cloned();
+        let mut sender = match sender {
+            Some(s) => s,
+            None => {
+                let (s, us) = connect_h2(cfg).await?;
+                connect_us = Some(us);
+                *state.h2.borrow_mut() = Some(s.clone());
+                s
+            }
+        };
+        sender.ready().await.map_err(|_| Failure::Reset)?;
+        let sent_at = Instant::now();
+        (sent_at, sender.send_request(req).await.map_err(|_| Failure::Reset)?)
+    } else {
+        let mut sender = loop {
+            let Some(s) = state.idle.borrow_mut().pop() else {
+                break None;
+            };
+            if s.is_ready() {
+                break Some(s);
+            }
+        };
+        if sender.is_none() {
+            let (s, us) = connect_h1(cfg).await?;
+            connect_us = Some(us);
+            sender = Some(s);
+        }
+        let Some(mut sender) = sender else {
+            return Err(Failure::Connect);
+        };
+        sender.ready().await.map_err(|_| Failure::Reset)?;
+        let sent_at = Instant::now();
+        let response = sender.send_request(req).await.map_err(|_| Failure::Reset)?;
+        let status = response.status().as_u16();
+        let bytes = read_body(response.into_body()).await?;
+        // The connection is free again once the response is read.
+        state.idle.borrow_mut().push(sender);
+        return Ok(Exchange {
+            sent_at,
+            status,
+            bytes,
+            connect_us,
+        });
+    };
+    let status = response.status().as_u16();
+    let bytes = read_body(response.into_body()).await?;
+    Ok(Exchange {
+        sent_at,
+        status,
+        bytes,
+        connect_us,
+    })
+}
+
+async fn read_body(mut body: hyper::body::Incoming) -> Result<u64, Failure> {
+    let mut bytes = 0u64;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|_| Failure::Reset)?;
+        if let Some(data) = frame.data_ref() {
+            bytes += data.len() as u64;
+        }
+    }
+    Ok(bytes)
+}
+
+async fn tcp(cfg: &LoadConfig) -> Result<(TcpStream, u64), Failure> {
+    let began = Instant::now();
+    let stream = TcpStream::connect(cfg.target.addrs[0])
+        .await
+        .map_err(|_| Failure::Connect)?;
+    let _ = stream.set_nodelay(true);
+    Ok((stream, began.elapsed().as_micros() as u64))
+}
+
+async fn connect_h1(cfg: &LoadConfig) -> Result<(http1::SendRequest<Body>, u64), Failure> {
+    let (stream, us) = tcp(cfg).await?;
+    let (sender, conn) = http1::handshake(TokioIo::new(stream))
+        .await
+        .map_err(|_| Failure::Connect)?;
+    tokio::task::spawn_local(async move {
+        let _ = conn.await;
+    });
+    Ok((sender, us))
+}
+
+async fn connect_h2(cfg: &LoadConfig) -> Result<(http2::SendRequest<Body>, u64), Failure> {
+    let (stream, us) = tcp(cfg).await?;
+    let (sender, conn) = http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
+        .await
+        .map_err(|_| Failure::Connect)?;
+    tokio::task::spawn_local(async move {
+        let _ = conn.await;
+    });
+    Ok((sender, us))
+}
