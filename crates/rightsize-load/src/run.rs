@@ -4,8 +4,8 @@
 //! per-second slices into the timeline as seconds complete.
 //!
 //! Timing: a dispatcher sleeps to absolute deadlines (no drift) on tokio's millisecond timer
-//! until the last millisecond, then yields to the runtime until the instant (I/O keeps being
-//! served meanwhile). A request whose instant has passed is sent at once (burst catch-up); its
+//! until the last few milliseconds, then on a precise timer thread (see [`Timer`]); the runtime
+//! keeps serving I/O meanwhile. A request whose instant has passed is sent at once (burst catch-up); its
 //! lateness is the schedule lag and is part of its latency.
 
 use std::cell::{Cell, RefCell};
@@ -77,8 +77,9 @@ enum Msg {
 
 /// How long an interrupted run waits for requests in flight.
 const STOP_GRACE: Duration = Duration::from_secs(2);
-/// Tokio's timer has millisecond resolution: the last stretch before an instant is yielded.
-const SPIN: Duration = Duration::from_millis(1);
+/// Tokio's timer wakes up to a millisecond or two late: it is used until this long before an
+/// instant, the precise timer for the rest.
+const COARSE: Duration = Duration::from_millis(3);
 /// Requests dispatched in a row, when late, before the dispatcher lets responses be read.
 const BURST: u32 = 32;
 
@@ -268,13 +269,14 @@ fn worker(
         host,
         path,
     });
+    let (timer, timer_thread) = Timer::spawn(start);
     let local = tokio::task::LocalSet::new();
     local.block_on(&rt, async {
         let ticker_state = state.clone();
         let ticker_tx = tx.clone();
         let ticker = local_ticker(ticker_state, w, start, ticker_tx);
         tokio::pin!(ticker);
-        let dispatch = dispatch(state.clone(), w, threads, start);
+        let dispatch = dispatch(state.clone(), w, threads, start, timer.clone(), timer_thread.thread().clone());
         tokio::select! {
             _ = &mut ticker => {}
             _ = dispatch => {}
@@ -305,6 +307,7 @@ fn worker(
             }
         }
     });
+    timer.stop(timer_thread);
     // The last, partial second.
     let last = {
         let mut iv = state.interval.borrow_mut();
@@ -329,7 +332,14 @@ async fn local_ticker(state: Rc<Worker>, w: usize, start: Instant, tx: mpsc::Sen
 }
 
 /// Dispatches this worker's stripe of the schedule.
-async fn dispatch(state: Rc<Worker>, w: usize, threads: usize, start: Instant) {
+async fn dispatch(
+    state: Rc<Worker>,
+    w: usize,
+    threads: usize,
+    start: Instant,
+    timer: Arc<Timer>,
+    timer_thread: std::thread::Thread,
+) {
     let cfg = state.cfg.clone();
     let stop = &*state.stop;
     let warmup_ns = (cfg.warmup_s * 1e9) as u64;
@@ -341,7 +351,7 @@ async fn dispatch(state: Rc<Worker>, w: usize, threads: usize, start: Instant) {
         let intended = start + Duration::from_nanos(t_ns);
         if Instant::now() < intended {
             late_in_a_row = 0;
-            wait_until(intended, stop).await;
+            wait_until(intended, stop, &timer, &timer_thread).await;
         } else {
             late_in_a_row += 1;
             if late_in_a_row >= BURST {
@@ -372,9 +382,73 @@ async fn dispatch(state: Rc<Worker>, w: usize, threads: usize, start: Instant) {
     }
 }
 
-/// Waits for `deadline`: tokio's timer to its last millisecond, then yields to the runtime
-/// (responses keep being read) until the instant. Long waits check `stop` every 100 ms.
-async fn wait_until(deadline: Instant, stop: &AtomicBool) {
+/// A precise waker for one worker. Tokio's timer has millisecond resolution and wakes up to a
+/// millisecond late, which alone would be a schedule lag of ~1 ms; so the last stretch before
+/// an instant is timed by a thread of its own (a nanosleep, then a spin of a few tens of
+/// microseconds) that wakes the runtime through a `Notify`. The runtime keeps reading responses
+/// meanwhile; nothing spins on the runtime's thread.
+struct Timer {
+    start: Instant,
+    /// The instant asked for, ns from `start`; `u64::MAX` when none.
+    deadline: std::sync::atomic::AtomicU64,
+    notify: tokio::sync::Notify,
+    quit: AtomicBool,
+}
+
+/// Sleeping this much short of an instant leaves room for the kernel's timer slack.
+const SLACK: Duration = Duration::from_micros(80);
+
+impl Timer {
+    fn spawn(start: Instant) -> (Arc<Timer>, std::thread::JoinHandle<()>) {
+        let timer = Arc::new(Timer {
+            start,
+            deadline: std::sync::atomic::AtomicU64::new(u64::MAX),
+            notify: tokio::sync::Notify::new(),
+            quit: AtomicBool::new(false),
+        });
+        let t = timer.clone();
+        let handle = std::thread::spawn(move || {
+            while !t.quit.load(Ordering::Acquire) {
+                let d = t.deadline.load(Ordering::Acquire);
+                if d == u64::MAX {
+                    std::thread::park();
+                    continue;
+                }
+                let at = t.start + Duration::from_nanos(d);
+                let now = Instant::now();
+                if at > now + SLACK {
+                    std::thread::sleep(at - now - SLACK);
+                }
+                while Instant::now() < at {
+                    std::hint::spin_loop();
+                }
+                if t
+                    .deadline
+                    .compare_exchange(d, u64::MAX, Ordering::AcqRel, Ordering::Acquire)
+                    .is_ok()
+                {
+                    t.notify.notify_one();
+                }
+            }
+        });
+        (timer, handle)
+    }
+
+    fn stop(&self, handle: std::thread::JoinHandle<()>) {
+        self.quit.store(true, Ordering::Release);
+        handle.thread().unpark();
+        let _ = handle.join();
+    }
+}
+
+/// Waits for `deadline`: tokio's timer until a few milliseconds before, then the precise
+/// timer. Long waits check `stop` every 100 ms.
+async fn wait_until(
+    deadline: Instant,
+    stop: &AtomicBool,
+    timer: &Timer,
+    timer_thread: &std::thread::Thread,
+) {
     loop {
         let now = Instant::now();
         if now >= deadline || stop.load(Ordering::Relaxed) {
@@ -383,10 +457,13 @@ async fn wait_until(deadline: Instant, stop: &AtomicBool) {
         let left = deadline - now;
         if left > Duration::from_millis(100) {
             tokio::time::sleep_until((now + Duration::from_millis(100)).into()).await;
-        } else if left > SPIN {
-            tokio::time::sleep_until((deadline - SPIN).into()).await;
+        } else if left > COARSE {
+            tokio::time::sleep_until((deadline - COARSE).into()).await;
         } else {
-            tokio::task::yield_now().await;
+            let ns = deadline.saturating_duration_since(timer.start).as_nanos() as u64;
+            timer.deadline.store(ns, Ordering::Release);
+            timer_thread.unpark();
+            timer.notify.notified().await;
         }
     }
 }

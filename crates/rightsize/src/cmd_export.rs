@@ -5,10 +5,11 @@ use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
-use rightsize_core::load::schedule::{Arrivals, RateCurve, parse_duration_s};
+use rightsize_core::load::schedule::Arrivals;
 use rightsize_core::load::{k6, locust};
 
 use crate::output::write_atomic;
+use crate::profile::ProfileArgs;
 
 /// `rightsize export …`.
 #[derive(Debug, Args)]
@@ -32,55 +33,6 @@ enum ExportCommand {
     /// run with the curve). Run it with one process: locust -f locustfile.py --headless --host
     /// URL.
     Locust(LocustArgs),
-}
-
-/// The rate profile flags shared by the load commands.
-#[derive(Debug, Args)]
-pub struct ProfileArgs {
-    /// A constant rate, requests per second (with --duration).
-    #[arg(long, value_name = "RPS", conflicts_with = "stages")]
-    pub rate: Option<f64>,
-    /// How long the constant rate runs: 30s, 5m, 1h, 1m30s.
-    #[arg(long, value_name = "D", requires = "rate")]
-    pub duration: Option<String>,
-    /// Ramps and steps as k6 writes them, DURATION:TARGET,… (from --start-rate, each stage moves
-    /// linearly to its target), e.g. 30s:100,2m:2000,1m:2000.
-    #[arg(long, value_name = "STAGES")]
-    pub stages: Option<String>,
-    /// The rate the first stage starts from.
-    #[arg(long, value_name = "RPS", default_value_t = 0.0)]
-    pub start_rate: f64,
-}
-
-/// The longest profile a load command accepts.
-pub const MAX_DURATION_S: u64 = 24 * 3600;
-/// The highest rate a load command accepts, requests per second.
-pub const MAX_RATE: f64 = 1_000_000.0;
-
-impl ProfileArgs {
-    /// The rate curve, checked against the bounds.
-    pub fn curve(&self) -> anyhow::Result<RateCurve> {
-        let curve = match (&self.rate, &self.duration, &self.stages) {
-            (Some(rate), Some(d), None) => RateCurve::constant(*rate, parse_duration_s(d)?)?,
-            (Some(_), None, _) => bail!("--rate needs --duration (e.g. --duration 5m)"),
-            (None, _, Some(stages)) => RateCurve::stages(stages, self.start_rate)?,
-            _ => bail!("give a profile: --rate N --duration D, or --stages DURATION:TARGET,…"),
-        };
-        if curve.rps.is_empty() {
-            bail!("the profile lasts no time");
-        }
-        if curve.rps.len() as u64 > MAX_DURATION_S {
-            bail!(
-                "the profile lasts {} s, more than the {MAX_DURATION_S} s allowed",
-                curve.rps.len()
-            );
-        }
-        let peak = curve.rps.iter().copied().fold(0.0, f64::max);
-        if peak > MAX_RATE {
-            bail!("the profile peaks at {peak} req/s, more than the {MAX_RATE} allowed");
-        }
-        Ok(curve)
-    }
 }
 
 #[derive(Debug, Args)]

@@ -1,15 +1,18 @@
 //! The `rightsize` command: flags, files, progress bars and exit codes around rightsize-core.
-//! Exit codes: 0 ok, 1 a check failed, 2 bad usage, bad input or I/O.
+//! Exit codes: 0 ok, 1 a check failed, 2 bad usage, bad input or I/O; `loadtest` also 99 (a
+//! threshold failed, as k6) and 130 (interrupted).
 
 mod cmd_analyze;
 mod cmd_config;
 mod cmd_export;
 mod cmd_generate;
 mod cmd_ingest;
+mod cmd_loadtest;
 mod cmd_recommend;
 mod cmd_simulate;
 mod inputs;
 mod output;
+mod profile;
 mod progress;
 
 use std::process::ExitCode;
@@ -80,6 +83,19 @@ enum Command {
     /// Example: rightsize recommend --telemetry week.csv.gz --sample-rate 0.01 --config
     /// manifests/ --slo-p99-ms 250 --out recommendation/
     Recommend(cmd_recommend::RecommendArgs),
+    /// Send an open-model HTTP load to a target: every request at its scheduled instant
+    /// whatever the target does, latency from that instant (no coordinated omission) and from
+    /// the actual send, per-second timeline, k6-style thresholds and an SLO verdict.
+    ///
+    /// Profiles: a constant --rate, --stages ramps, a --rates-file, or the recorded peak of an
+    /// analysis (--from-analysis analysis.json --window peak, with --scale and --compress).
+    /// Exit codes: 0 passed, 99 a threshold or the SLO failed, 130 interrupted (what ran is
+    /// still written), 2 bad usage or an unreachable target.
+    ///
+    /// Example: rightsize loadtest --target http://127.0.0.1:8080/v1/recommend --method POST
+    /// --bodies users.jsonl --stages 30s:200,2m:2000,1m:2000 --warmup 30s --slo-p99-ms 120
+    /// --threshold 'rate_failed<0.01' --out loadtest/
+    Loadtest(cmd_loadtest::LoadtestArgs),
     /// Export a load profile for other tools: k6 (a ramping-arrival-rate script and a
     /// k6-operator TestRun) or Locust (an open-model locustfile).
     Export(cmd_export::ExportArgs),
@@ -101,12 +117,15 @@ fn main() -> ExitCode {
         Command::Simulate(args) => cmd_simulate::run(args),
         Command::Recommend(args) => cmd_recommend::run(args),
         Command::Export(args) => cmd_export::run(args),
+        Command::Loadtest(args) => cmd_loadtest::run_cmd(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
-            if e.downcast_ref::<CheckFailed>().is_some() {
+            if let Some(exit) = e.downcast_ref::<cmd_loadtest::LoadtestExit>() {
+                ExitCode::from(exit.code)
+            } else if e.downcast_ref::<CheckFailed>().is_some() {
                 ExitCode::from(1)
             } else {
                 ExitCode::from(2)
