@@ -49,6 +49,9 @@ pub struct LoadConfig {
     pub max_in_flight: Option<u64>,
     /// Worker threads.
     pub threads: usize,
+    /// The most HTTP/1.1 connections open at once (split between threads); a request due when
+    /// all are busy waits for one, and the wait is part of its latency.
+    pub connections: usize,
     /// Seconds at the start excluded from verdicts (kept in the data).
     pub warmup_s: f64,
 }
@@ -93,8 +96,9 @@ pub fn run(
     preflight(&cfg.target)?;
     let shared = Arc::new(cfg.clone());
     let threads = cfg.threads.max(1);
-    // All workers start on the same instant, a moment from now to let their runtimes start.
-    let start = Instant::now() + Duration::from_millis(20);
+    // All workers start on the same instant, a moment from now to let their runtimes start and
+    // open their first connections.
+    let start = Instant::now() + Duration::from_millis(200);
     let (tx, rx) = mpsc::channel::<Msg>();
     let mut timeline = Vec::new();
     let mut phases: [PhaseStats; 2] = Default::default();
@@ -217,6 +221,14 @@ struct Worker {
     stop: Arc<AtomicBool>,
     /// Idle HTTP/1.1 connections, most recently used last.
     idle: RefCell<Vec<http1::SendRequest<Body>>>,
+    /// HTTP/1.1 connections open or being opened (idle ones included).
+    open: Cell<usize>,
+    /// The most this worker may have open.
+    max_open: usize,
+    /// Connects in progress.
+    connecting: Cell<usize>,
+    /// Notified when a connection is returned, closed, or opened.
+    freed: tokio::sync::Notify,
     /// The HTTP/2 connection.
     h2: RefCell<Option<http2::SendRequest<Body>>>,
     phases: RefCell<[PhaseStats; 2]>,
@@ -236,7 +248,6 @@ struct Exchange {
     sent_at: Instant,
     status: u16,
     bytes: u64,
-    connect_us: Option<u64>,
 }
 
 fn worker(
@@ -262,6 +273,10 @@ fn worker(
         cfg: cfg.clone(),
         stop: stop.clone(),
         idle: RefCell::new(Vec::new()),
+        open: Cell::new(0),
+        max_open: cfg.connections.div_ceil(threads).max(1),
+        connecting: Cell::new(0),
+        freed: tokio::sync::Notify::new(),
         h2: RefCell::new(None),
         phases: RefCell::new(Default::default()),
         interval: RefCell::new(Interval::new(0)),
@@ -272,6 +287,9 @@ fn worker(
     let (timer, timer_thread) = Timer::spawn(start);
     let local = tokio::task::LocalSet::new();
     local.block_on(&rt, async {
+        if !cfg.http2 {
+            preconnect(&state, threads).await;
+        }
         let ticker_state = state.clone();
         let ticker_tx = tx.clone();
         let ticker = local_ticker(ticker_state, w, start, ticker_tx);
@@ -317,6 +335,23 @@ fn worker(
     let _ = tx.send(Msg::Second(w, Box::new(last)));
     let phases = state.phases.replace(Default::default());
     Ok(phases)
+}
+
+/// Opens the connections the first second's rate needs for a millisecond of answers (a
+/// thousandth of the rate, at least one, at most 64 per worker), so that a high rate does not
+/// start with a burst of connects. They count as connections of the first phase.
+async fn preconnect(state: &Rc<Worker>, threads: usize) {
+    let first = state.cfg.curve.rps.first().copied().unwrap_or(0.0) / threads as f64;
+    let n = ((first / 1000.0).ceil() as usize).clamp(1, 64).min(state.max_open);
+    let phase = usize::from(state.cfg.warmup_s <= 0.0);
+    for _ in 0..n {
+        let Ok((sender, us)) = connect_h1(&state.cfg).await else {
+            return;
+        };
+        note_connect(state, phase, us);
+        state.open.set(state.open.get() + 1);
+        state.idle.borrow_mut().push(sender);
+    }
 }
 
 /// Sends each second's slice when the second ends. Never returns.
@@ -383,10 +418,10 @@ async fn dispatch(
 }
 
 /// A precise waker for one worker. Tokio's timer has millisecond resolution and wakes up to a
-/// millisecond late, which alone would be a schedule lag of ~1 ms; so the last stretch before
-/// an instant is timed by a thread of its own (a nanosleep, then a spin of a few tens of
-/// microseconds) that wakes the runtime through a `Notify`. The runtime keeps reading responses
-/// meanwhile; nothing spins on the runtime's thread.
+/// millisecond late, which alone would be a schedule lag of ~1 ms; so the last milliseconds
+/// before an instant are timed by a thread of its own (a nanosleep) that wakes the runtime
+/// through a `Notify` a little early, and the last tens of microseconds are yielded on the
+/// runtime, which keeps reading responses meanwhile.
 struct Timer {
     start: Instant,
     /// The instant asked for, ns from `start`; `u64::MAX` when none.
@@ -395,8 +430,12 @@ struct Timer {
     quit: AtomicBool,
 }
 
-/// Sleeping this much short of an instant leaves room for the kernel's timer slack.
-const SLACK: Duration = Duration::from_micros(80);
+/// The timer thread wakes the dispatcher this much before an instant (the kernel's timer slack
+/// is 50 µs, and a wake-up across threads takes some tens of microseconds).
+const SLACK: Duration = Duration::from_micros(100);
+/// The last stretch before an instant is yielded on the runtime (which reads responses in
+/// between); at high rates the dispatcher never sleeps.
+const SPIN: Duration = Duration::from_micros(60);
 
 impl Timer {
     fn spawn(start: Instant) -> (Arc<Timer>, std::thread::JoinHandle<()>) {
@@ -414,13 +453,12 @@ impl Timer {
                     std::thread::park();
                     continue;
                 }
+                // Woken a little early: the dispatcher yields the rest on its runtime, so this
+                // thread never spins (it may share the runtime's core).
                 let at = t.start + Duration::from_nanos(d);
                 let now = Instant::now();
                 if at > now + SLACK {
                     std::thread::sleep(at - now - SLACK);
-                }
-                while Instant::now() < at {
-                    std::hint::spin_loop();
                 }
                 if t
                     .deadline
@@ -459,6 +497,8 @@ async fn wait_until(
             tokio::time::sleep_until((now + Duration::from_millis(100)).into()).await;
         } else if left > COARSE {
             tokio::time::sleep_until((deadline - COARSE).into()).await;
+        } else if left <= SPIN {
+            tokio::task::yield_now().await;
         } else {
             let ns = deadline.saturating_duration_since(timer.start).as_nanos() as u64;
             timer.deadline.store(ns, Ordering::Release);
@@ -477,7 +517,7 @@ async fn one(state: Rc<Worker>, i: u64, intended: Instant, phase: usize) {
         record(&mut phases[phase].lag, lag_us);
         record(&mut state.interval.borrow_mut().lag, lag_us);
     }
-    let outcome = tokio::time::timeout(state.cfg.timeout, exchange(&state, i)).await;
+    let outcome = tokio::time::timeout(state.cfg.timeout, exchange(&state, i, phase)).await;
     let end = Instant::now();
     let latency_us = end.saturating_duration_since(intended).as_micros() as u64;
     let mut phases = state.phases.borrow_mut();
@@ -497,11 +537,6 @@ async fn one(state: Rc<Worker>, i: u64, intended: Instant, phase: usize) {
                 &mut p.service,
                 end.saturating_duration_since(x.sent_at).as_micros() as u64,
             );
-            if let Some(us) = x.connect_us {
-                record(&mut p.connect, us);
-                p.counters.connections += 1;
-                iv.counters.connections += 1;
-            }
         }
         Ok(Err(f)) => {
             for c in [&mut p.counters, &mut iv.counters] {
@@ -527,7 +562,7 @@ async fn one(state: Rc<Worker>, i: u64, intended: Instant, phase: usize) {
 }
 
 /// Sends request `i` on an idle connection, or a new one, and reads the response.
-async fn exchange(state: &Rc<Worker>, i: u64) -> Result<Exchange, Failure> {
+async fn exchange(state: &Rc<Worker>, i: u64, phase: usize) -> Result<Exchange, Failure> {
     let cfg = &state.cfg;
     let body = cfg.request.body(i);
     let len = body.len();
@@ -547,14 +582,13 @@ async fn exchange(state: &Rc<Worker>, i: u64) -> Result<Exchange, Failure> {
         }
     }
     let req = builder.body(Full::new(body)).map_err(|_| Failure::Reset)?;
-    let mut connect_us = None;
     let (sent_at, response) = if cfg.http2 {
         let sender = state.h2.borrow().as_ref().filter(|s| !s.is_closed()).cloned();
         let mut sender = match sender {
             Some(s) => s,
             None => {
                 let (s, us) = connect_h2(cfg).await?;
-                connect_us = Some(us);
+                note_connect(state, phase, us);
                 *state.h2.borrow_mut() = Some(s.clone());
                 s
             }
@@ -563,20 +597,8 @@ async fn exchange(state: &Rc<Worker>, i: u64) -> Result<Exchange, Failure> {
         let sent_at = Instant::now();
         (sent_at, sender.send_request(req).await.map_err(|_| Failure::Reset)?)
     } else {
-        let mut sender = loop {
-            let Some(s) = state.idle.borrow_mut().pop() else {
-                break None;
-            };
-            if s.is_ready() {
-                break Some(s);
-            }
-        };
-        if sender.is_none() {
-            let (s, us) = connect_h1(cfg).await?;
-            connect_us = Some(us);
-            sender = Some(s);
-        }
-        let Some(mut sender) = sender else {
+        let mut lease = lease(state, phase).await?;
+        let Some(sender) = lease.sender.as_mut() else {
             return Err(Failure::Connect);
         };
         sender.ready().await.map_err(|_| Failure::Reset)?;
@@ -585,22 +607,123 @@ async fn exchange(state: &Rc<Worker>, i: u64) -> Result<Exchange, Failure> {
         let status = response.status().as_u16();
         let bytes = read_body(response.into_body()).await?;
         // The connection is free again once the response is read.
-        state.idle.borrow_mut().push(sender);
-        return Ok(Exchange {
-            sent_at,
-            status,
-            bytes,
-            connect_us,
-        });
+        lease.release();
+        return Ok(Exchange { sent_at, status, bytes });
     };
     let status = response.status().as_u16();
     let bytes = read_body(response.into_body()).await?;
-    Ok(Exchange {
-        sent_at,
-        status,
-        bytes,
-        connect_us,
-    })
+    Ok(Exchange { sent_at, status, bytes })
+}
+
+/// A connection lent to one request, holding its place in the pool. Dropped without
+/// [`Lease::release`] (an error, a timeout, a failed connect), the connection is closed and its
+/// place freed.
+struct Lease {
+    sender: Option<http1::SendRequest<Body>>,
+    /// A place taken for a connection being opened.
+    connecting: bool,
+    state: Rc<Worker>,
+}
+
+impl Lease {
+    /// Returns the connection to the idle pool and wakes a waiting request.
+    fn release(mut self) {
+        if let Some(sender) = self.sender.take() {
+            self.state.idle.borrow_mut().push(sender);
+            self.state.freed.notify_one();
+        }
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        if self.sender.is_some() || self.connecting {
+            let open = &self.state.open;
+            open.set(open.get().saturating_sub(1));
+            self.state.freed.notify_one();
+        }
+    }
+}
+
+/// Counts a connect in progress while it lives (a timed-out request may drop it midway).
+struct Connecting<'a>(&'a Cell<usize>);
+
+impl Drop for Connecting<'_> {
+    fn drop(&mut self) {
+        self.0.set(self.0.get().saturating_sub(1));
+    }
+}
+
+/// Connects opened at once by one worker. After a hiccup many requests are due together and
+/// every connection is busy, most with answers already waiting to be read: opening a
+/// connection for each of them would cost more than the hiccup (a storm that feeds itself).
+/// So a few connects run at once, and the other requests take whichever frees first, a
+/// returned connection or a new one.
+const MAX_CONNECTING: usize = 16;
+
+/// Turns of the runtime a request waits for a busy connection to come back before opening one.
+const PATIENCE: u32 = 3;
+
+/// An idle connection, a new one, or the next one freed.
+async fn lease(state: &Rc<Worker>, phase: usize) -> Result<Lease, Failure> {
+    let mut counted = false;
+    let mut patience = PATIENCE;
+    loop {
+        loop {
+            let Some(s) = state.idle.borrow_mut().pop() else {
+                break;
+            };
+            if s.is_ready() {
+                return Ok(Lease {
+                    sender: Some(s),
+                    connecting: false,
+                    state: state.clone(),
+                });
+            }
+            // Closed by the server while idle: its place is free.
+            state.open.set(state.open.get().saturating_sub(1));
+        }
+        // Busy connections often hold answers not read yet: a few turns of the runtime read
+        // them and return their connections.
+        if patience > 0 && state.open.get() > 0 {
+            patience -= 1;
+            tokio::task::yield_now().await;
+            continue;
+        }
+        let at_cap = state.open.get() >= state.max_open;
+        if !at_cap && state.connecting.get() < MAX_CONNECTING {
+            state.open.set(state.open.get() + 1);
+            state.connecting.set(state.connecting.get() + 1);
+            let mut lease = Lease {
+                sender: None,
+                connecting: true,
+                state: state.clone(),
+            };
+            let connected = {
+                let _counting = Connecting(&state.connecting);
+                connect_h1(&state.cfg).await
+            };
+            // Another waiting request may start a connect now.
+            state.freed.notify_one();
+            let (sender, us) = connected?;
+            note_connect(state, phase, us);
+            lease.sender = Some(sender);
+            lease.connecting = false;
+            return Ok(lease);
+        }
+        if at_cap && !counted {
+            counted = true;
+            state.phases.borrow_mut()[phase].counters.conn_waits += 1;
+        }
+        state.freed.notified().await;
+    }
+}
+
+fn note_connect(state: &Worker, phase: usize, us: u64) {
+    let mut phases = state.phases.borrow_mut();
+    record(&mut phases[phase].connect, us);
+    phases[phase].counters.connections += 1;
+    state.interval.borrow_mut().counters.connections += 1;
 }
 
 async fn read_body(mut body: hyper::body::Incoming) -> Result<u64, Failure> {

@@ -45,6 +45,8 @@ pub struct Counters {
     pub status: [u64; 5],
     /// New connections opened.
     pub connections: u64,
+    /// Requests that waited for a connection because all were busy.
+    pub conn_waits: u64,
     /// Response body bytes received.
     pub bytes: u64,
 }
@@ -64,6 +66,7 @@ impl Counters {
             *a += b;
         }
         self.connections += o.connections;
+        self.conn_waits += o.conn_waits;
         self.bytes += o.bytes;
     }
 }

@@ -43,6 +43,8 @@ pub struct PhaseSummary {
     pub connect_ms: Quantiles,
     /// New connections opened.
     pub connections: u64,
+    /// Requests that waited for a free connection.
+    pub connection_waits: u64,
     /// Response body bytes.
     pub bytes: u64,
 }
@@ -149,6 +151,13 @@ pub fn summarize(
             m.counters.dropped
         ));
     }
+    if m.counters.conn_waits > 0 {
+        notes.push(format!(
+            "{} requests waited for a connection (all {} were busy); their latency includes the \
+             wait: raise --connections if the target can take more",
+            m.counters.conn_waits, cfg.connections
+        ));
+    }
     if measure.schedule_lag_ms.p99 > LAG_LIMIT_MS {
         notes.push(format!(
             "schedule lag p99 {:.2} ms is over {LAG_LIMIT_MS} ms: the generator could not send \
@@ -235,6 +244,7 @@ fn phase(p: &PhaseStats, seconds: f64, asked: f64) -> PhaseSummary {
         schedule_lag_ms: Quantiles::of(&p.lag),
         connect_ms: Quantiles::of(&p.connect),
         connections: c.connections,
+        connection_waits: c.conn_waits,
         bytes: c.bytes,
     }
 }

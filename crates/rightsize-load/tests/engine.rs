@@ -133,6 +133,7 @@ fn config(addr: SocketAddr, curve: RateCurve, arrivals: Arrivals) -> LoadConfig 
         timeout: Duration::from_secs(5),
         max_in_flight: None,
         threads: 1,
+        connections: 1024,
         warmup_s: 0.0,
     }
 }
@@ -391,4 +392,26 @@ fn a_target_that_is_down_is_one_clear_error() {
     let stop = Arc::new(AtomicBool::new(false));
     let e = run(&cfg, &stop, |_| {}).expect_err("down");
     assert!(e.to_string().contains("cannot connect"), "{e}");
+}
+
+#[test]
+fn a_cap_on_connections_queues_requests_counts_the_waits_and_flags_the_run() {
+    let srv = server(Behaviour::Delay(Duration::from_millis(50)), false);
+    let mut cfg = config(
+        srv.addr,
+        RateCurve::constant(100.0, 2).expect("curve"),
+        Arrivals::Uniform,
+    );
+    // 100 req/s of 50 ms answers need 5 connections; 2 serve 40 req/s.
+    cfg.connections = 2;
+    let (result, s) = go(&cfg);
+    accounted(&result, &s);
+    assert_eq!(s.measure.connections, 2);
+    assert!(s.measure.connection_waits > 50, "{:?}", s.measure);
+    assert_eq!(s.measure.completed, 200);
+    // The queue is in the latency from the intended time, not in the service time.
+    assert!(s.measure.latency_ms.p99 > 1000.0, "{:?}", s.measure.latency_ms);
+    assert!(s.measure.service_ms.p99 < 100.0, "{:?}", s.measure.service_ms);
+    assert!(s.generator_limited);
+    assert!(s.generator_notes.iter().any(|n| n.contains("--connections")));
 }

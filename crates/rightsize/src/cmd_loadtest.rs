@@ -66,6 +66,11 @@ pub struct LoadtestArgs {
     /// per thread, instead of HTTP/1.1 keep-alive connections opened as needed.
     #[arg(long)]
     http2: bool,
+    /// The most HTTP/1.1 connections open at once (split between threads). New connections
+    /// are opened as requests need them up to this; beyond it a request waits for a free one,
+    /// the wait is part of its latency, and the run is flagged generator-limited.
+    #[arg(long, value_name = "N", default_value_t = 1024)]
+    connections: usize,
     /// Worker threads, each with its own connections; the schedule is split between them.
     #[arg(long, value_name = "N", default_value_t = 1)]
     threads: usize,
@@ -131,6 +136,9 @@ pub fn run_cmd(a: LoadtestArgs) -> anyhow::Result<()> {
     if a.threads == 0 || a.threads > 64 {
         bail!("--threads {}: expected 1 to 64", a.threads);
     }
+    if a.connections == 0 {
+        bail!("--connections must be at least 1");
+    }
     if a.max_in_flight == Some(0) {
         bail!("--max-in-flight must be at least 1");
     }
@@ -177,6 +185,7 @@ pub fn run_cmd(a: LoadtestArgs) -> anyhow::Result<()> {
         timeout,
         max_in_flight: a.max_in_flight,
         threads: a.threads,
+        connections: a.connections,
         warmup_s,
     };
     let seconds = cfg.curve.rps.len();
