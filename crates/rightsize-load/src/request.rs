@@ -195,7 +195,11 @@ mod tests {
     use super::*;
 
     fn lines() -> Vec<String> {
-        vec!["{\"user_id\": 1}".into(), "{\"user_id\": 2}".into(), "{\"user_id\": 3}".into()]
+        vec![
+            "{\"user_id\": 1}".into(),
+            "{\"user_id\": 2}".into(),
+            "{\"user_id\": 3}".into(),
+        ]
     }
 
     #[test]
@@ -211,12 +215,20 @@ mod tests {
         .expect("spec");
         assert_eq!(s.body(4), "{\"q\": {\"user_id\": 2}, \"n\": 4}");
         assert_eq!(s.headers[0].0, "content-type");
-        let plain = RequestSpec::new("POST", &[], None, lines(), Order::RoundRobin, 1).expect("plain");
+        let plain =
+            RequestSpec::new("POST", &[], None, lines(), Order::RoundRobin, 1).expect("plain");
         assert_eq!(plain.body(2), "{\"user_id\": 3}");
         let get = RequestSpec::new("GET", &[], None, vec![], Order::RoundRobin, 1).expect("get");
         assert!(!get.has_body() && get.body(9).is_empty());
-        let fixed = RequestSpec::new("POST", &[], Some("{\"k\": 20}"), vec![], Order::RoundRobin, 1)
-            .expect("fixed");
+        let fixed = RequestSpec::new(
+            "POST",
+            &[],
+            Some("{\"k\": 20}"),
+            vec![],
+            Order::RoundRobin,
+            1,
+        )
+        .expect("fixed");
         assert_eq!(fixed.body(1), "{\"k\": 20}");
     }
 
@@ -229,19 +241,34 @@ mod tests {
         for i in 0..100_000 {
             let b = s.body(i);
             assert_eq!(b, again.body(i));
-            counts[std::str::from_utf8(&b).expect("utf8").parse::<usize>().expect("n")] += 1;
+            counts[std::str::from_utf8(&b)
+                .expect("utf8")
+                .parse::<usize>()
+                .expect("n")] += 1;
         }
         // Each within 5% of 10,000.
-        assert!(counts.iter().all(|&c| (9_500..=10_500).contains(&c)), "{counts:?}");
+        assert!(
+            counts.iter().all(|&c| (9_500..=10_500).contains(&c)),
+            "{counts:?}"
+        );
     }
 
     #[test]
     fn bad_requests_are_named() {
         assert!(RequestSpec::new("GE T", &[], None, vec![], Order::RoundRobin, 1).is_err());
-        let e = RequestSpec::new("GET", &["NoColon".into()], None, vec![], Order::RoundRobin, 1)
-            .expect_err("header");
+        let e = RequestSpec::new(
+            "GET",
+            &["NoColon".into()],
+            None,
+            vec![],
+            Order::RoundRobin,
+            1,
+        )
+        .expect_err("header");
         assert!(e.0.contains("Name: value"), "{e}");
-        assert!(RequestSpec::new("POST", &[], Some("{{line}}"), vec![], Order::RoundRobin, 1).is_err());
+        assert!(
+            RequestSpec::new("POST", &[], Some("{{line}}"), vec![], Order::RoundRobin, 1).is_err()
+        );
         let e = read_payloads("{\"a\":1}\n{oops\n", "ids.jsonl").expect_err("bad line");
         assert!(e.0.starts_with("ids.jsonl:2:"), "{e}");
         assert_eq!(read_payloads("1\n\n\"x\"\n", "p").expect("ok").len(), 2);

@@ -205,7 +205,12 @@ fn row(cfg: &LoadConfig, iv: &Interval) -> SecondRow {
         } else {
             "measure"
         },
-        target_rps: cfg.curve.rps.get(iv.second as usize).copied().unwrap_or(0.0),
+        target_rps: cfg
+            .curve
+            .rps
+            .get(iv.second as usize)
+            .copied()
+            .unwrap_or(0.0),
         counters: iv.counters.clone(),
         in_flight: iv.in_flight,
         latency: Quantiles::of(&iv.latency),
@@ -294,7 +299,14 @@ fn worker(
         let ticker_tx = tx.clone();
         let ticker = local_ticker(ticker_state, w, start, ticker_tx);
         tokio::pin!(ticker);
-        let dispatch = dispatch(state.clone(), w, threads, start, timer.clone(), timer_thread.thread().clone());
+        let dispatch = dispatch(
+            state.clone(),
+            w,
+            threads,
+            start,
+            timer.clone(),
+            timer_thread.thread().clone(),
+        );
         tokio::select! {
             _ = &mut ticker => {}
             _ = dispatch => {}
@@ -342,7 +354,9 @@ fn worker(
 /// start with a burst of connects. They count as connections of the first phase.
 async fn preconnect(state: &Rc<Worker>, threads: usize) {
     let first = state.cfg.curve.rps.first().copied().unwrap_or(0.0) / threads as f64;
-    let n = ((first / 1000.0).ceil() as usize).clamp(1, 64).min(state.max_open);
+    let n = ((first / 1000.0).ceil() as usize)
+        .clamp(1, 64)
+        .min(state.max_open);
     let phase = usize::from(state.cfg.warmup_s <= 0.0);
     for _ in 0..n {
         let Ok((sender, us)) = connect_h1(&state.cfg).await else {
@@ -460,8 +474,7 @@ impl Timer {
                 if at > now + SLACK {
                     std::thread::sleep(at - now - SLACK);
                 }
-                if t
-                    .deadline
+                if t.deadline
                     .compare_exchange(d, u64::MAX, Ordering::AcqRel, Ordering::Acquire)
                     .is_ok()
                 {
@@ -570,7 +583,9 @@ async fn exchange(state: &Rc<Worker>, i: u64, phase: usize) -> Result<Exchange, 
     builder = if cfg.http2 {
         builder.uri(cfg.target.uri.clone())
     } else {
-        builder.uri(state.path.clone()).header(HOST, state.host.clone())
+        builder
+            .uri(state.path.clone())
+            .header(HOST, state.host.clone())
     };
     for (name, value) in &cfg.request.headers {
         builder = builder.header(name, value);
@@ -583,7 +598,12 @@ async fn exchange(state: &Rc<Worker>, i: u64, phase: usize) -> Result<Exchange, 
     }
     let req = builder.body(Full::new(body)).map_err(|_| Failure::Reset)?;
     let (sent_at, response) = if cfg.http2 {
-        let sender = state.h2.borrow().as_ref().filter(|s| !s.is_closed()).cloned();
+        let sender = state
+            .h2
+            .borrow()
+            .as_ref()
+            .filter(|s| !s.is_closed())
+            .cloned();
         let mut sender = match sender {
             Some(s) => s,
             None => {
@@ -595,7 +615,10 @@ async fn exchange(state: &Rc<Worker>, i: u64, phase: usize) -> Result<Exchange, 
         };
         sender.ready().await.map_err(|_| Failure::Reset)?;
         let sent_at = Instant::now();
-        (sent_at, sender.send_request(req).await.map_err(|_| Failure::Reset)?)
+        (
+            sent_at,
+            sender.send_request(req).await.map_err(|_| Failure::Reset)?,
+        )
     } else {
         let mut lease = lease(state, phase).await?;
         let Some(sender) = lease.sender.as_mut() else {
@@ -608,11 +631,19 @@ async fn exchange(state: &Rc<Worker>, i: u64, phase: usize) -> Result<Exchange, 
         let bytes = read_body(response.into_body()).await?;
         // The connection is free again once the response is read.
         lease.release();
-        return Ok(Exchange { sent_at, status, bytes });
+        return Ok(Exchange {
+            sent_at,
+            status,
+            bytes,
+        });
     };
     let status = response.status().as_u16();
     let bytes = read_body(response.into_body()).await?;
-    Ok(Exchange { sent_at, status, bytes })
+    Ok(Exchange {
+        sent_at,
+        status,
+        bytes,
+    })
 }
 
 /// A connection lent to one request, holding its place in the pool. Dropped without

@@ -54,7 +54,10 @@ impl Target {
         let authority = uri
             .authority()
             .ok_or_else(|| err("no host; expected http://host:port/path".into()))?;
-        let host = authority.host().trim_start_matches('[').trim_end_matches(']');
+        let host = authority
+            .host()
+            .trim_start_matches('[')
+            .trim_end_matches(']');
         let port = authority.port_u16().unwrap_or(80);
         let addrs: Vec<SocketAddr> = (host, port)
             .to_socket_addrs()

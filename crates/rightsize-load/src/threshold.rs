@@ -206,10 +206,18 @@ mod tests {
         let p = t("p(99)<250");
         assert_eq!(
             (p.metric, p.aggregation, p.op, p.value),
-            (Metric::Latency, Aggregation::Percentile(99.0), Op::Lt, 250.0)
+            (
+                Metric::Latency,
+                Aggregation::Percentile(99.0),
+                Op::Lt,
+                250.0
+            )
         );
         assert_eq!(t("p(90) < 120").aggregation, Aggregation::Percentile(90.0));
-        assert_eq!(t("p(99.99)<500").aggregation, Aggregation::Percentile(99.99));
+        assert_eq!(
+            t("p(99.99)<500").aggregation,
+            Aggregation::Percentile(99.99)
+        );
         assert_eq!(t("avg<80").aggregation, Aggregation::Avg);
         assert_eq!(t("med<=50").op, Op::Le);
         assert_eq!(t("max>=1").op, Op::Ge);

@@ -1,7 +1,6 @@
 //! The engine against real HTTP servers on 127.0.0.1: accounting, open-model timing, and the
 //! delay, stall, reset and timeout cases.
 
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -87,10 +86,10 @@ fn server(behaviour: Behaviour, http2: bool) -> Server {
                                     tokio::time::sleep(at + length - t).await;
                                 }
                             }
-                            Behaviour::ResetEvery(k) if n % k == 0 => {
+                            Behaviour::ResetEvery(k) if n.is_multiple_of(k) => {
                                 return Err("reset".to_string());
                             }
-                            Behaviour::HangEvery(k) if n % k == 0 => {
+                            Behaviour::HangEvery(k) if n.is_multiple_of(k) => {
                                 tokio::time::sleep(Duration::from_secs(30)).await;
                             }
                             _ => {}
@@ -113,7 +112,6 @@ fn server(behaviour: Behaviour, http2: bool) -> Server {
             }
         });
     });
-    let _: Option<Infallible> = None;
     Server {
         addr,
         hits,
@@ -207,7 +205,11 @@ fn a_fixed_delay_shows_in_the_latency_and_the_service_time() {
     accounted(&result, &s);
     let l = s.measure.latency_ms;
     assert!((20.0..26.0).contains(&l.p50), "{l:?}");
-    assert!((20.0..26.0).contains(&s.measure.service_ms.p50), "{:?}", s.measure.service_ms);
+    assert!(
+        (20.0..26.0).contains(&s.measure.service_ms.p50),
+        "{:?}",
+        s.measure.service_ms
+    );
     // Open model: requests overlap, so more than one connection is in use.
     assert!(s.measure.connections > 1);
 }
@@ -269,7 +271,11 @@ fn timeouts_are_failures_recorded_at_the_time_given_up() {
     assert_eq!(timeouts, 20, "{:?}", s.measure);
     // Timeouts are in the latency at 300 ms: 5% of it.
     assert!(s.measure.latency_ms.max >= 300.0);
-    assert!(s.measure.latency_ms.p99 >= 300.0, "{:?}", s.measure.latency_ms);
+    assert!(
+        s.measure.latency_ms.p99 >= 300.0,
+        "{:?}",
+        s.measure.latency_ms
+    );
     assert_eq!(s.measure.latency_ms.count, s.measure.completed + timeouts);
     // The SLO verdict: 5% timed out, so the p99 is a timeout.
     let judged = summarize(&cfg, &result, &[], Some(100.0));
@@ -375,7 +381,11 @@ fn a_stop_ends_the_run_early_and_marks_it_partial() {
     let s = summarize(&cfg, &result, &[], None);
     assert!(s.partial);
     accounted(&result, &s);
-    assert!((150..=400).contains(&s.measure.scheduled), "{}", s.measure.scheduled);
+    assert!(
+        (150..=400).contains(&s.measure.scheduled),
+        "{}",
+        s.measure.scheduled
+    );
 }
 
 #[test]
@@ -410,8 +420,20 @@ fn a_cap_on_connections_queues_requests_counts_the_waits_and_flags_the_run() {
     assert!(s.measure.connection_waits > 50, "{:?}", s.measure);
     assert_eq!(s.measure.completed, 200);
     // The queue is in the latency from the intended time, not in the service time.
-    assert!(s.measure.latency_ms.p99 > 1000.0, "{:?}", s.measure.latency_ms);
-    assert!(s.measure.service_ms.p99 < 100.0, "{:?}", s.measure.service_ms);
+    assert!(
+        s.measure.latency_ms.p99 > 1000.0,
+        "{:?}",
+        s.measure.latency_ms
+    );
+    assert!(
+        s.measure.service_ms.p99 < 100.0,
+        "{:?}",
+        s.measure.service_ms
+    );
     assert!(s.generator_limited);
-    assert!(s.generator_notes.iter().any(|n| n.contains("--connections")));
+    assert!(
+        s.generator_notes
+            .iter()
+            .any(|n| n.contains("--connections"))
+    );
 }

@@ -92,6 +92,9 @@ pub struct LoadtestArgs {
     /// load: a staging deployment, not production).
     #[arg(long)]
     allow_remote: bool,
+    /// Print the profile (length, requests, peak rate, steepest ramp) and send nothing.
+    #[arg(long)]
+    dry_run: bool,
     /// Print the summary as JSON on stdout instead of text.
     #[arg(long)]
     json: bool,
@@ -189,6 +192,30 @@ pub fn run_cmd(a: LoadtestArgs) -> anyhow::Result<()> {
         warmup_s,
     };
     let seconds = cfg.curve.rps.len();
+    if a.dry_run {
+        let steepest = cfg
+            .curve
+            .rps
+            .windows(2)
+            .map(|w| (w[1] - w[0]).abs())
+            .fold(0.0, f64::max);
+        println!(
+            "profile: {seconds} s, {:.0} requests, {:.0} req/s at most, steepest change {:.1} \
+             req/s per second, {} arrivals, to {}",
+            cfg.curve.total(),
+            cfg.curve.rps.iter().copied().fold(0.0, f64::max),
+            steepest,
+            match cfg.arrivals {
+                rightsize_core::load::schedule::Arrivals::Poisson => "poisson",
+                rightsize_core::load::schedule::Arrivals::Uniform => "uniform",
+            },
+            cfg.target.url
+        );
+        if let Some(d) = described {
+            println!("{d}");
+        }
+        return Ok(());
+    }
     eprintln!(
         "load test: {} {} for {} s, {:.0} requests, up to {:.0} req/s ({} arrivals){}",
         cfg.request.method,
@@ -297,7 +324,11 @@ fn progress(row: &SecondRow, seconds: usize) {
     let _ = std::io::stderr().flush();
 }
 
-fn write_outputs(dir: &std::path::Path, summary: &Summary, result: &RunResult) -> anyhow::Result<()> {
+fn write_outputs(
+    dir: &std::path::Path,
+    summary: &Summary,
+    result: &RunResult,
+) -> anyhow::Result<()> {
     write_atomic(&dir.join("loadtest.json"), |w| {
         serde_json::to_writer_pretty(&mut *w, summary)?;
         writeln!(w)?;
@@ -326,7 +357,11 @@ fn text(s: &Summary) -> String {
     let _ = writeln!(
         out,
         "{}{} {} over {:.1} s ({}, {} thread{})",
-        if s.partial { "PARTIAL (interrupted): " } else { "" },
+        if s.partial {
+            "PARTIAL (interrupted): "
+        } else {
+            ""
+        },
         s.method,
         s.target,
         s.elapsed_s,
@@ -356,15 +391,27 @@ fn text(s: &Summary) -> String {
     let _ = writeln!(
         out,
         "  status      {}{}",
-        if status.is_empty() { "none".into() } else { status.join("  ") },
+        if status.is_empty() {
+            "none".into()
+        } else {
+            status.join("  ")
+        },
         if failures.is_empty() {
             String::new()
         } else {
             format!("   failures: {}", failures.join("  "))
         }
     );
-    let _ = writeln!(out, "  latency     {}  (from the intended send time)", q(&m.latency_ms));
-    let _ = writeln!(out, "  service     {}  (from the actual send)", q(&m.service_ms));
+    let _ = writeln!(
+        out,
+        "  latency     {}  (from the intended send time)",
+        q(&m.latency_ms)
+    );
+    let _ = writeln!(
+        out,
+        "  service     {}  (from the actual send)",
+        q(&m.service_ms)
+    );
     let _ = writeln!(out, "  lag         {}", q(&m.schedule_lag_ms));
     let _ = writeln!(
         out,

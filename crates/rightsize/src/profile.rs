@@ -72,7 +72,12 @@ impl ProfileArgs {
             bail!("--scale {}: expected a positive factor", self.scale);
         }
         let mut described = None;
-        let curve = match (&self.rate, &self.stages, &self.rates_file, &self.from_analysis) {
+        let curve = match (
+            &self.rate,
+            &self.stages,
+            &self.rates_file,
+            &self.from_analysis,
+        ) {
             (Some(rate), None, None, None) => match &self.duration {
                 Some(d) => RateCurve::constant(*rate, parse_duration_s(d)?)?,
                 None => bail!("--rate needs --duration (e.g. --duration 5m)"),
@@ -103,13 +108,16 @@ impl ProfileArgs {
         let name = path.display();
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("{name}: cannot read the analysis"))?;
-        let json: serde_json::Value = serde_json::from_str(&text)
-            .with_context(|| format!("{name}: not JSON; expected analysis.json from rightsize analyze"))?;
+        let json: serde_json::Value = serde_json::from_str(&text).with_context(|| {
+            format!("{name}: not JSON; expected analysis.json from rightsize analyze")
+        })?;
         let minutes: Vec<f64> = json
             .pointer("/traffic/minute_rps")
             .and_then(|v| v.as_array())
             .with_context(|| {
-                format!("{name}: no traffic.minute_rps; expected analysis.json from rightsize analyze")
+                format!(
+                    "{name}: no traffic.minute_rps; expected analysis.json from rightsize analyze"
+                )
             })?
             .iter()
             .map(|v| v.as_f64().unwrap_or(0.0))

@@ -126,11 +126,7 @@ impl RateCurve {
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }
-            let field = line
-                .rsplit([',', '\t', ' '])
-                .next()
-                .unwrap_or(line)
-                .trim();
+            let field = line.rsplit([',', '\t', ' ']).next().unwrap_or(line).trim();
             match field.parse::<f64>() {
                 Ok(v) if v.is_finite() && v >= 0.0 => rps.push(v),
                 // A header names its columns: the first line that is not a number.

@@ -124,14 +124,21 @@ pub fn peak_window(minute_rps: &[f64], opts: &WindowOptions) -> Result<PeakWindo
     })
 }
 
-/// Minutes to seconds: linear between minutes' middles, then each minute's 60 seconds rescaled
-/// to carry exactly the minute's requests.
+/// Minutes to seconds: linear between minutes' middles where the rate rises or falls through
+/// the minute, flat at turns, then each minute's 60 seconds rescaled to carry exactly the
+/// minute's requests. The recorded peak rate is kept, never overshot.
 fn per_second(minutes: &[f64]) -> Vec<f64> {
     let mut out = Vec::with_capacity(minutes.len() * 60);
     for (m, &rate) in minutes.iter().enumerate() {
         let prev = if m > 0 { minutes[m - 1] } else { rate };
         let next = minutes.get(m + 1).copied().unwrap_or(rate);
         let start = out.len();
+        // A minute at a turn (a peak, a trough, a step's edge) stays flat: interpolating there
+        // and keeping the minute's requests would overshoot the recorded rate.
+        if (rate - prev) * (next - rate) <= 0.0 {
+            out.extend(std::iter::repeat_n(rate.max(0.0), 60));
+            continue;
+        }
         for s in 0..60 {
             // Seconds from the minute's middle, in minutes.
             let x = (s as f64 + 0.5 - 30.0) / 60.0;
@@ -145,7 +152,11 @@ fn per_second(minutes: &[f64]) -> Vec<f64> {
         let sum: f64 = out[start..].iter().sum();
         let want = rate.max(0.0) * 60.0;
         for v in &mut out[start..] {
-            *v = if sum > 0.0 { *v * want / sum } else { rate.max(0.0) };
+            *v = if sum > 0.0 {
+                *v * want / sum
+            } else {
+                rate.max(0.0)
+            };
         }
     }
     out
@@ -182,6 +193,9 @@ mod tests {
     fn the_window_is_the_ramp_into_the_highest_five_minutes_and_keeps_each_minutes_requests() {
         let w = week();
         let p = peak_window(&w, &WindowOptions::default()).expect("window");
+        // The recorded peak rate is kept, not overshot next to the cliff after it.
+        let top = p.curve.rps.iter().copied().fold(0.0, f64::max);
+        assert!((top - 1300.0).abs() < 1e-9, "{top}");
         // The highest 5-minute mean sits inside the 10-minute plateau.
         assert!((202..=207).contains(&p.peak_minute), "{}", p.peak_minute);
         assert_eq!(p.peak_start_minute, p.peak_minute - 5);
@@ -204,7 +218,11 @@ mod tests {
             },
         )
         .expect("long");
-        assert!((76..=82).contains(&long.ramp_start_minute), "{}", long.ramp_start_minute);
+        assert!(
+            (76..=82).contains(&long.ramp_start_minute),
+            "{}",
+            long.ramp_start_minute
+        );
     }
 
     #[test]
