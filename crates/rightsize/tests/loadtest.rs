@@ -288,3 +288,44 @@ fn bad_flags_and_files_are_named() {
         "cannot connect",
     );
 }
+
+#[test]
+fn ctrl_c_stops_the_run_and_still_writes_what_ran_marked_partial() {
+    let srv = server();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bin = assert_cmd::cargo::cargo_bin("rightsize");
+    let child = std::process::Command::new(bin)
+        .args(["loadtest", "--rate", "50", "--duration", "60s"])
+        .arg("--target")
+        .arg(format!("http://{}/", srv.addr))
+        .arg("--out")
+        .arg(dir.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let killed = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let began = std::time::Instant::now();
+    let out = child.wait_with_output().expect("wait");
+    assert!(began.elapsed() < std::time::Duration::from_secs(10));
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let s: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("loadtest.json")).expect("loadtest.json"),
+    )
+    .expect("JSON");
+    assert_eq!(s["partial"], true);
+    let n = |k: &str| s[k].as_u64().expect(k);
+    assert!(n("scheduled") > 20 && n("scheduled") < 500, "{s}");
+    assert_eq!(n("scheduled"), n("completed") + n("failed") + n("dropped"));
+    assert!(dir.path().join("timeline.csv").exists());
+}
