@@ -9,6 +9,7 @@ mod cmd_generate;
 mod cmd_ingest;
 mod cmd_loadtest;
 mod cmd_recommend;
+mod cmd_serve;
 mod cmd_simulate;
 mod inputs;
 mod output;
@@ -96,6 +97,13 @@ enum Command {
     /// --bodies users.jsonl --stages 30s:200,2m:2000,1m:2000 --warmup 30s --slo-p99-ms 120
     /// --threshold 'rate_failed<0.01' --out loadtest/
     Loadtest(cmd_loadtest::LoadtestArgs),
+    /// Run a real recommendation service to load-test: POST /v1/recommend {"user_id": 42,
+    /// "k": 20} scores an embedding model (candidate retrieval over every item, then
+    /// re-ranking) on worker threads behind a bounded queue (503 beyond it); GET /healthz,
+    /// /readyz, /metrics (Prometheus text).
+    ///
+    /// Example: rightsize serve --listen 127.0.0.1:0 --workers 1
+    Serve(cmd_serve::ServeArgs),
     /// Export a load profile for other tools: k6 (a ramping-arrival-rate script and a
     /// k6-operator TestRun) or Locust (an open-model locustfile).
     Export(cmd_export::ExportArgs),
@@ -118,6 +126,7 @@ fn main() -> ExitCode {
         Command::Recommend(args) => cmd_recommend::run(args),
         Command::Export(args) => cmd_export::run(args),
         Command::Loadtest(args) => cmd_loadtest::run_cmd(args),
+        Command::Serve(args) => cmd_serve::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -81,7 +81,7 @@ fn bad_profiles_are_refused_clearly() {
             vec!["--rate", "5000000", "--duration", "1m"],
             "more than the 1000000 allowed",
         ),
-        (vec![], "give a profile"),
+        (vec![], "give one profile"),
     ] {
         fails_with(
             rightsize()
