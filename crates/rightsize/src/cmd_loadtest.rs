@@ -8,8 +8,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use clap::Args;
-use rightsize_core::load::schedule::parse_duration_s;
+use clap::{Args, Subcommand};
+use rightsize_core::load::schedule::{RateCurve, parse_duration_s};
 use rightsize_load::request::{Order, RequestSpec, read_payloads};
 use rightsize_load::run::{LoadConfig, RunResult, run};
 use rightsize_load::stats::{SecondRow, TIMELINE_HEADER};
@@ -19,17 +19,63 @@ use rightsize_load::threshold::Threshold;
 
 use crate::cmd_export::ArrivalsArg;
 use crate::output::write_atomic;
-use crate::profile::ProfileArgs;
+use crate::profile::{MAX_RATE, ProfileArgs};
 
 /// `rightsize loadtest …`.
 #[derive(Debug, Args)]
 pub struct LoadtestArgs {
-    /// The URL requested, e.g. http://127.0.0.1:8080/v1/recommend. Only loopback unless
-    /// --allow-remote.
-    #[arg(long, value_name = "URL")]
-    target: String,
+    #[command(subcommand)]
+    command: Option<LoadtestCommand>,
+    #[command(flatten)]
+    request: RequestArgs,
     #[command(flatten)]
     profile: ProfileArgs,
+    /// The first part of the run, excluded from thresholds and the SLO verdict (kept in the
+    /// data, phase warmup in timeline.csv).
+    #[arg(long, value_name = "D", default_value = "0s")]
+    warmup: String,
+    /// A pass/fail threshold in k6's syntax (repeatable): p(99)<120, avg<50, max<1000,
+    /// rate_failed<0.01, count_dropped==0, service:p(99)<80, lag:p(99)<1. Latency is from
+    /// the intended send time unless prefixed service: (from the actual send). Exit code 99
+    /// when one fails.
+    #[arg(long = "threshold", value_name = "EXPR")]
+    thresholds: Vec<String>,
+    /// The p99 objective, ms: the verdict counts failed requests as slower than any answer.
+    /// Exit code 99 when it is breached.
+    #[arg(long, value_name = "MS")]
+    slo_p99_ms: Option<f64>,
+    /// Print the profile (length, requests, peak rate, steepest ramp) and send nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Print the summary as JSON on stdout instead of text.
+    #[arg(long)]
+    json: bool,
+    /// Also write loadtest.json and timeline.csv (one row per second) to this directory.
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+enum LoadtestCommand {
+    /// Find the target's capacity at the SLO: constant-rate steps, each higher than the last,
+    /// until the p99 (from intended send times, failures counted as slowest) breaks the SLO or
+    /// more than 1% of requests fail or get a non-2xx answer; then bisection between the last
+    /// step that held and the first that broke. Reports the knee (the highest rate held) and
+    /// the curve. With --analysis, compares the knee with the analysis's capacity model
+    /// (requests per pod at the SLO, times --pods).
+    ///
+    /// Example: rightsize loadtest capacity --target http://127.0.0.1:8080/v1/recommend
+    /// --method POST --body '{"user_id": {{i}}}' --slo-p99-ms 50
+    Capacity(Box<CapacityArgs>),
+}
+
+/// What the requests are and where they go: shared by `loadtest` and `loadtest capacity`.
+#[derive(Debug, Args)]
+struct RequestArgs {
+    /// The URL requested, e.g. http://127.0.0.1:8080/v1/recommend. Only loopback unless
+    /// --allow-remote.
+    #[arg(long, value_name = "URL", required = true)]
+    target: Option<String>,
     /// How requests arrive: poisson (independent users; the default) or uniform (evenly
     /// spaced, as k6 and wrk2 send).
     #[arg(long, value_enum, default_value = "poisson")]
@@ -74,31 +120,101 @@ pub struct LoadtestArgs {
     /// Worker threads, each with its own connections; the schedule is split between them.
     #[arg(long, value_name = "N", default_value_t = 1)]
     threads: usize,
-    /// The first part of the run, excluded from thresholds and the SLO verdict (kept in the
-    /// data, phase warmup in timeline.csv).
-    #[arg(long, value_name = "D", default_value = "0s")]
-    warmup: String,
-    /// A pass/fail threshold in k6's syntax (repeatable): p(99)<120, avg<50, max<1000,
-    /// rate_failed<0.01, count_dropped==0, service:p(99)<80, lag:p(99)<1. Latency is from
-    /// the intended send time unless prefixed service: (from the actual send). Exit code 99
-    /// when one fails.
-    #[arg(long = "threshold", value_name = "EXPR")]
-    thresholds: Vec<String>,
-    /// The p99 objective, ms: the verdict counts failed requests as slower than any answer.
-    /// Exit code 99 when it is breached.
-    #[arg(long, value_name = "MS")]
-    slo_p99_ms: Option<f64>,
     /// Allow a target that is not on this machine (make sure it is a service that expects the
     /// load: a staging deployment, not production).
     #[arg(long)]
     allow_remote: bool,
-    /// Print the profile (length, requests, peak rate, steepest ramp) and send nothing.
-    #[arg(long)]
-    dry_run: bool,
-    /// Print the summary as JSON on stdout instead of text.
+}
+
+impl RequestArgs {
+    /// The load test's settings for `curve`.
+    fn config(&self, curve: RateCurve, warmup_s: f64) -> anyhow::Result<LoadConfig> {
+        let target = Target::parse(
+            self.target.as_deref().context("--target URL is required")?,
+            self.allow_remote,
+        )?;
+        let timeout = Duration::from_secs(parse_duration_s(&self.timeout)?);
+        if timeout.is_zero() || timeout > Duration::from_secs(600) {
+            bail!("--timeout {}: expected 1s to 10m", self.timeout);
+        }
+        if self.threads == 0 || self.threads > 64 {
+            bail!("--threads {}: expected 1 to 64", self.threads);
+        }
+        if self.connections == 0 {
+            bail!("--connections must be at least 1");
+        }
+        if self.max_in_flight == Some(0) {
+            bail!("--max-in-flight must be at least 1");
+        }
+        let payloads = match &self.bodies {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("{}: cannot read the payloads", path.display()))?;
+                read_payloads(&text, &path.display().to_string())?
+            }
+            None => Vec::new(),
+        };
+        let request = RequestSpec::new(
+            &self.method,
+            &self.headers,
+            self.body.as_deref(),
+            payloads,
+            match self.bodies_order {
+                OrderArg::RoundRobin => Order::RoundRobin,
+                OrderArg::Random => Order::Random,
+            },
+            self.seed,
+        )?;
+        Ok(LoadConfig {
+            curve,
+            arrivals: self.arrivals.into(),
+            seed: self.seed,
+            target,
+            request,
+            http2: self.http2,
+            timeout,
+            max_in_flight: self.max_in_flight,
+            threads: self.threads,
+            connections: self.connections,
+            warmup_s,
+        })
+    }
+}
+
+/// `rightsize loadtest capacity …`.
+#[derive(Debug, Args)]
+struct CapacityArgs {
+    #[command(flatten)]
+    request: RequestArgs,
+    /// The p99 objective, ms.
+    #[arg(long, value_name = "MS")]
+    slo_p99_ms: f64,
+    /// The first step's rate.
+    #[arg(long, value_name = "RPS", default_value_t = 10.0)]
+    start_rate: f64,
+    /// Each step's rate over the last's.
+    #[arg(long, value_name = "F", default_value_t = 1.5)]
+    factor: f64,
+    /// How long each step runs; its first fifth is a warm-up, not judged.
+    #[arg(long, value_name = "D", default_value = "10s")]
+    step: String,
+    /// The highest rate tried.
+    #[arg(long, value_name = "RPS", default_value_t = 20_000.0)]
+    max_rate: f64,
+    /// Bisection steps between the last rate held and the first broken.
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    refine: u32,
+    /// An analysis of the same service (analysis.json): the knee is compared with its capacity
+    /// model.
+    #[arg(long, value_name = "FILE")]
+    analysis: Option<PathBuf>,
+    /// Pods behind the target, for the comparison with the per-pod model.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pods: u32,
+    /// Print the result as JSON.
     #[arg(long)]
     json: bool,
-    /// Also write loadtest.json and timeline.csv (one row per second) to this directory.
+    /// Also write capacity.json to this directory.
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
 }
@@ -129,41 +245,11 @@ pub struct LoadtestExit {
 
 /// Runs the command.
 pub fn run_cmd(a: LoadtestArgs) -> anyhow::Result<()> {
+    if let Some(LoadtestCommand::Capacity(c)) = a.command {
+        return capacity(*c);
+    }
     let (curve, described) = a.profile.curve_described()?;
-    let target = Target::parse(&a.target, a.allow_remote)?;
-    let timeout = Duration::from_secs(parse_duration_s(&a.timeout)?);
-    if timeout.is_zero() || timeout > Duration::from_secs(600) {
-        bail!("--timeout {}: expected 1s to 10m", a.timeout);
-    }
     let warmup_s = parse_duration_s(&a.warmup)? as f64;
-    if a.threads == 0 || a.threads > 64 {
-        bail!("--threads {}: expected 1 to 64", a.threads);
-    }
-    if a.connections == 0 {
-        bail!("--connections must be at least 1");
-    }
-    if a.max_in_flight == Some(0) {
-        bail!("--max-in-flight must be at least 1");
-    }
-    let payloads = match &a.bodies {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("{}: cannot read the payloads", path.display()))?;
-            read_payloads(&text, &path.display().to_string())?
-        }
-        None => Vec::new(),
-    };
-    let request = RequestSpec::new(
-        &a.method,
-        &a.headers,
-        a.body.as_deref(),
-        payloads,
-        match a.bodies_order {
-            OrderArg::RoundRobin => Order::RoundRobin,
-            OrderArg::Random => Order::Random,
-        },
-        a.seed,
-    )?;
     let thresholds = a
         .thresholds
         .iter()
@@ -174,23 +260,11 @@ pub fn run_cmd(a: LoadtestArgs) -> anyhow::Result<()> {
     {
         bail!("--slo-p99-ms {slo}: expected a positive number of milliseconds");
     }
+    let cfg = a.request.config(curve, warmup_s)?;
     if let Some(dir) = &a.out {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("{}: cannot create the directory", dir.display()))?;
     }
-    let cfg = LoadConfig {
-        curve,
-        arrivals: a.arrivals.into(),
-        seed: a.seed,
-        target,
-        request,
-        http2: a.http2,
-        timeout,
-        max_in_flight: a.max_in_flight,
-        threads: a.threads,
-        connections: a.connections,
-        warmup_s,
-    };
     let seconds = cfg.curve.rps.len();
     if a.dry_run {
         let steepest = cfg
@@ -443,4 +517,270 @@ fn text(s: &Summary) -> String {
         );
     }
     out
+}
+
+/// One constant-rate step of a capacity search.
+#[derive(Debug, Clone, serde::Serialize)]
+struct Step {
+    rate_rps: f64,
+    achieved_rps: f64,
+    p50_ms: f64,
+    /// From intended send times, failures counted as slowest; null when more than 1% failed.
+    p99_ms: Option<f64>,
+    /// Failed requests and non-2xx answers over the scheduled, percent.
+    errors_pct: f64,
+    held: bool,
+    /// The generator's schedule lag, p99, ms.
+    lag_p99_ms: f64,
+    generator_limited: bool,
+}
+
+/// The capacity search's result (`capacity.json`).
+#[derive(Debug, Clone, serde::Serialize)]
+struct CapacityReport {
+    target: String,
+    slo_p99_ms: f64,
+    /// The highest rate that held the SLO; null when none did.
+    knee_rps: Option<f64>,
+    /// The first rate that broke it, if one was reached.
+    broke_at_rps: Option<f64>,
+    steps: Vec<Step>,
+    model: Option<ModelComparison>,
+    notes: Vec<String>,
+}
+
+/// The knee against an analysis's capacity model.
+#[derive(Debug, Clone, serde::Serialize)]
+struct ModelComparison {
+    rps_per_pod_at_slo: f64,
+    interval: Option<[f64; 2]>,
+    pods: u32,
+    model_rps: f64,
+    /// Measured knee over the model's capacity.
+    knee_over_model: Option<f64>,
+}
+
+fn capacity(c: CapacityArgs) -> anyhow::Result<()> {
+    let step_s = parse_duration_s(&c.step)?;
+    if step_s < 2 {
+        bail!("--step {}: at least 2s (a fifth is warm-up)", c.step);
+    }
+    if !(c.slo_p99_ms.is_finite() && c.slo_p99_ms > 0.0) {
+        bail!(
+            "--slo-p99-ms {}: expected a positive number of milliseconds",
+            c.slo_p99_ms
+        );
+    }
+    if !(c.factor > 1.0 && c.factor.is_finite()) {
+        bail!("--factor {}: expected more than 1", c.factor);
+    }
+    if !(c.start_rate > 0.0 && c.start_rate <= c.max_rate && c.max_rate <= MAX_RATE) {
+        bail!(
+            "--start-rate {} and --max-rate {}: expected 0 < start <= max <= {MAX_RATE}",
+            c.start_rate,
+            c.max_rate
+        );
+    }
+    let model = match &c.analysis {
+        Some(path) => Some(model_capacity(path, c.pods)?),
+        None => None,
+    };
+    // Checks the flags once before the first step.
+    c.request
+        .config(RateCurve::constant(c.start_rate, step_s)?, 0.0)?;
+    let stop = Arc::new(AtomicBool::new(false));
+    watch_ctrl_c(stop.clone());
+    let mut steps: Vec<Step> = Vec::new();
+    let mut notes = Vec::new();
+    let measure = |rate: f64, steps: &mut Vec<Step>| -> anyhow::Result<Option<bool>> {
+        let curve = RateCurve::constant(rate, step_s)?;
+        let cfg = c.request.config(curve, step_s as f64 / 5.0)?;
+        let result = run(&cfg, &stop, |_| {})?;
+        if result.partial {
+            return Ok(None);
+        }
+        let s = summarize(&cfg, &result, &[], Some(c.slo_p99_ms));
+        let m = &s.measure;
+        let ok2xx = m.status.get("2xx").copied().unwrap_or(0);
+        let errors = m.failed + m.completed.saturating_sub(ok2xx);
+        let errors_pct = 100.0 * errors as f64 / m.scheduled.max(1) as f64;
+        let p99 = s.slo.as_ref().and_then(|v| v.measured_p99_ms);
+        let held = p99.is_some_and(|p| p <= c.slo_p99_ms) && errors_pct <= 1.0;
+        let step = Step {
+            rate_rps: rate,
+            achieved_rps: m.achieved_rps,
+            p50_ms: m.latency_ms.p50,
+            p99_ms: p99,
+            errors_pct,
+            held,
+            lag_p99_ms: m.schedule_lag_ms.p99,
+            generator_limited: s.generator_limited,
+        };
+        eprintln!(
+            "{:>9.1} req/s  p50 {:>8.2} ms  p99 {:>9}  errors {:>5.2}%  lag p99 {:.2} ms  {}{}",
+            rate,
+            step.p50_ms,
+            p99.map_or("failures".into(), |p| format!("{p:.2} ms")),
+            errors_pct,
+            step.lag_p99_ms,
+            if held { "held" } else { "BROKE" },
+            if s.generator_limited {
+                "  (generator-limited)"
+            } else {
+                ""
+            }
+        );
+        // A late generator shapes the latency only when its lag is a fair part of the SLO.
+        let spoiled = m.dropped > 0 || step.lag_p99_ms > 0.1 * c.slo_p99_ms;
+        steps.push(step);
+        if spoiled {
+            return Err(anyhow::anyhow!(
+                "at {rate:.1} req/s the generator could not keep to the schedule (lag p99 \
+                 {:.2} ms, {} dropped): the measurement would be the generator's; give it more \
+                 CPU or --threads",
+                m.schedule_lag_ms.p99,
+                m.dropped
+            ));
+        }
+        Ok(Some(held))
+    };
+    let (mut held_at, mut broke_at): (Option<f64>, Option<f64>) = (None, None);
+    let mut rate = c.start_rate;
+    loop {
+        match measure(rate, &mut steps)? {
+            None => break,
+            Some(true) => held_at = Some(rate),
+            Some(false) => {
+                broke_at = Some(rate);
+                break;
+            }
+        }
+        if rate >= c.max_rate {
+            notes.push(format!(
+                "--max-rate {} reached with the SLO held: the capacity is higher",
+                c.max_rate
+            ));
+            break;
+        }
+        rate = (rate * c.factor).min(c.max_rate);
+    }
+    if let (Some(_), Some(_)) = (held_at, broke_at) {
+        for _ in 0..c.refine {
+            let (Some(lo), Some(hi)) = (held_at, broke_at) else {
+                break;
+            };
+            if hi - lo < 0.02 * hi {
+                break;
+            }
+            match measure((lo + hi) / 2.0, &mut steps)? {
+                None => break,
+                Some(true) => held_at = Some((lo + hi) / 2.0),
+                Some(false) => broke_at = Some((lo + hi) / 2.0),
+            }
+        }
+    }
+    if steps.iter().any(|s| s.generator_limited) {
+        notes.push(
+            "a step was flagged generator-limited (queued for a connection, or sent over 1 ms \
+             late, under a tenth of the SLO): its latency includes that"
+                .into(),
+        );
+    }
+    let model = model.map(|(per_pod, interval)| ModelComparison {
+        rps_per_pod_at_slo: per_pod,
+        interval,
+        pods: c.pods,
+        model_rps: per_pod * f64::from(c.pods),
+        knee_over_model: held_at.map(|k| k / (per_pod * f64::from(c.pods))),
+    });
+    let report = CapacityReport {
+        target: c.request.target.clone().unwrap_or_default(),
+        slo_p99_ms: c.slo_p99_ms,
+        knee_rps: held_at,
+        broke_at_rps: broke_at,
+        steps,
+        model,
+        notes,
+    };
+    if let Some(dir) = &c.out {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("{}: cannot create the directory", dir.display()))?;
+        write_atomic(&dir.join("capacity.json"), |w| {
+            serde_json::to_writer_pretty(&mut *w, &report)?;
+            writeln!(w)?;
+            Ok(())
+        })?;
+    }
+    if c.json {
+        let mut out = std::io::stdout().lock();
+        serde_json::to_writer_pretty(&mut out, &report)?;
+        writeln!(out)?;
+    } else {
+        match report.knee_rps {
+            Some(k) => println!(
+                "capacity at p99 <= {} ms: {k:.1} req/s{}",
+                c.slo_p99_ms,
+                report
+                    .broke_at_rps
+                    .map(|b| format!(" (broke at {b:.1} req/s)"))
+                    .unwrap_or_default()
+            ),
+            None => println!("no rate held p99 <= {} ms", c.slo_p99_ms),
+        }
+        if let Some(m) = &report.model {
+            println!(
+                "the analysis's model: {:.1} req/s per pod at the SLO{} x {} pod(s) = {:.1} req/s{}",
+                m.rps_per_pod_at_slo,
+                m.interval
+                    .map(|[a, b]| format!(" ({a:.1}-{b:.1})"))
+                    .unwrap_or_default(),
+                m.pods,
+                m.model_rps,
+                m.knee_over_model
+                    .map(|r| format!("; measured / model = {r:.2}"))
+                    .unwrap_or_default()
+            );
+        }
+        for n in &report.notes {
+            println!("note: {n}");
+        }
+    }
+    if report.knee_rps.is_none() {
+        return Err(LoadtestExit {
+            code: THRESHOLDS_FAILED,
+            message: format!(
+                "no rate held the SLO: the first step, {} req/s, broke it",
+                c.start_rate
+            ),
+        }
+        .into());
+    }
+    Ok(())
+}
+
+/// The analysis's requests per pod at the SLO and its interval.
+fn model_capacity(path: &std::path::Path, pods: u32) -> anyhow::Result<(f64, Option<[f64; 2]>)> {
+    if pods == 0 {
+        bail!("--pods must be at least 1");
+    }
+    let name = path.display();
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("{name}: cannot read the analysis"))?;
+    let json: serde_json::Value = serde_json::from_str(&text).with_context(|| {
+        format!("{name}: not JSON; expected analysis.json from rightsize analyze")
+    })?;
+    let per_pod = json
+        .pointer("/capacity/rps_per_pod_at_slo")
+        .and_then(|v| v.as_f64())
+        .with_context(|| {
+            format!(
+                "{name}: no capacity.rps_per_pod_at_slo (the analysis could not fit a capacity \
+                 model; see its capacity.notes)"
+            )
+        })?;
+    let interval = json
+        .pointer("/capacity/interval")
+        .and_then(|v| v.as_array())
+        .and_then(|a| Some([a.first()?.as_f64()?, a.get(1)?.as_f64()?]));
+    Ok((per_pod, interval))
 }

@@ -96,6 +96,7 @@ enum Command {
     /// Example: rightsize loadtest --target http://127.0.0.1:8080/v1/recommend --method POST
     /// --bodies users.jsonl --stages 30s:200,2m:2000,1m:2000 --warmup 30s --slo-p99-ms 120
     /// --threshold 'rate_failed<0.01' --out loadtest/
+    #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
     Loadtest(cmd_loadtest::LoadtestArgs),
     /// Run a real recommendation service to load-test: POST /v1/recommend {"user_id": 42,
     /// "k": 20} scores an embedding model (candidate retrieval over every item, then
