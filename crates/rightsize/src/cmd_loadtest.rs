@@ -764,11 +764,7 @@ fn model_capacity(path: &std::path::Path, pods: u32) -> anyhow::Result<(f64, Opt
         bail!("--pods must be at least 1");
     }
     let name = path.display();
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("{name}: cannot read the analysis"))?;
-    let json: serde_json::Value = serde_json::from_str(&text).with_context(|| {
-        format!("{name}: not JSON; expected analysis.json from rightsize analyze")
-    })?;
+    let json = crate::profile::read_analysis(path)?;
     let per_pod = json
         .pointer("/capacity/rps_per_pod_at_slo")
         .and_then(|v| v.as_f64())

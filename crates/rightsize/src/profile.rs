@@ -104,13 +104,9 @@ impl ProfileArgs {
         Ok((check(curve)?, described))
     }
 
-    fn recorded(&self, path: &PathBuf) -> anyhow::Result<(RateCurve, String)> {
+    fn recorded(&self, path: &std::path::Path) -> anyhow::Result<(RateCurve, String)> {
         let name = path.display();
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("{name}: cannot read the analysis"))?;
-        let json: serde_json::Value = serde_json::from_str(&text).with_context(|| {
-            format!("{name}: not JSON; expected analysis.json from rightsize analyze")
-        })?;
+        let json = read_analysis(path)?;
         let minutes: Vec<f64> = json
             .pointer("/traffic/minute_rps")
             .and_then(|v| v.as_array())
@@ -189,4 +185,13 @@ fn check(curve: RateCurve) -> anyhow::Result<RateCurve> {
         );
     }
     Ok(curve)
+}
+
+/// An analysis.json, as JSON (the load commands read a few fields of it).
+pub fn read_analysis(path: &std::path::Path) -> anyhow::Result<serde_json::Value> {
+    let name = path.display();
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("{name}: cannot read the analysis"))?;
+    serde_json::from_str(&text)
+        .with_context(|| format!("{name}: not JSON; expected analysis.json from rightsize analyze"))
 }
