@@ -54,6 +54,8 @@ pub struct LoadConfig {
     pub connections: usize,
     /// Seconds at the start excluded from verdicts (kept in the data).
     pub warmup_s: f64,
+    /// Keep each second's latency histogram in the timeline (tens of kilobytes a second).
+    pub keep_histograms: bool,
 }
 
 /// What a run measured.
@@ -215,6 +217,7 @@ fn row(cfg: &LoadConfig, iv: &Interval) -> SecondRow {
         in_flight: iv.in_flight,
         latency: Quantiles::of(&iv.latency),
         lag: Quantiles::of(&iv.lag),
+        histogram: cfg.keep_histograms.then(|| iv.latency.clone()),
     }
 }
 

@@ -184,6 +184,11 @@ pub struct SecondRow {
     pub latency: Quantiles,
     /// The generator's lateness of the requests sent in the second, ms.
     pub lag: Quantiles,
+    /// The latencies behind `latency`, µs, when the run keeps them
+    /// ([`LoadConfig::keep_histograms`](crate::run::LoadConfig)): for merging seconds into
+    /// windows.
+    #[serde(skip)]
+    pub histogram: Option<Histogram<u64>>,
 }
 
 /// The header of `timeline.csv`.

@@ -133,6 +133,7 @@ fn config(addr: SocketAddr, curve: RateCurve, arrivals: Arrivals) -> LoadConfig 
         threads: 1,
         connections: 1024,
         warmup_s: 0.0,
+        keep_histograms: false,
     }
 }
 

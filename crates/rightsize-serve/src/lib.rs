@@ -4,6 +4,8 @@
 //! fixed set of worker threads behind a bounded queue: beyond it a request gets 503 at once, so
 //! overload sheds instead of growing memory.
 
+pub mod access_log;
 pub mod metrics;
 pub mod model;
 pub mod server;
+pub mod testbed;

@@ -15,6 +15,7 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 use tokio::sync::oneshot;
 
+use crate::access_log::AccessLog;
 use crate::metrics::Metrics;
 use crate::model::{Model, Scored};
 
@@ -58,6 +59,7 @@ struct Inner {
     cfg: ServeConfig,
     jobs: Mutex<Option<SyncSender<Job>>>,
     metrics: Metrics,
+    access_log: Option<AccessLog>,
 }
 
 impl std::fmt::Debug for Inner {
@@ -69,6 +71,15 @@ impl std::fmt::Debug for Inner {
 impl Service {
     /// Starts the scoring workers over `model`. They stop when the service is dropped.
     pub fn start(model: Arc<Model>, cfg: ServeConfig) -> Service {
+        Service::start_logged(model, cfg, None)
+    }
+
+    /// [`Service::start`], logging every answered request to `access_log`.
+    pub fn start_logged(
+        model: Arc<Model>,
+        cfg: ServeConfig,
+        access_log: Option<AccessLog>,
+    ) -> Service {
         let workers = cfg.workers.max(1);
         let (tx, rx) = std::sync::mpsc::sync_channel::<Job>(cfg.queue);
         let rx = Arc::new(Mutex::new(rx));
@@ -76,6 +87,7 @@ impl Service {
             cfg: ServeConfig { workers, ..cfg },
             jobs: Mutex::new(Some(tx)),
             metrics: Metrics::default(),
+            access_log,
         });
         for _ in 0..workers {
             let rx = rx.clone();
@@ -123,6 +135,14 @@ impl Service {
             jobs.take();
         }
     }
+
+    /// Closes the access log, if any: rows written and rows dropped.
+    pub fn finish_access_log(&self) -> std::io::Result<Option<(u64, u64)>> {
+        match &self.inner.access_log {
+            Some(log) => Ok(Some((log.finish()?, log.dropped.load(Ordering::Relaxed)))),
+            None => Ok(None),
+        }
+    }
 }
 
 /// Serves `service` on `listener` until `shutdown` completes.
@@ -143,12 +163,21 @@ pub async fn serve(
 async fn observe(State(svc): State<Service>, req: Request, next: Next) -> Response {
     let m = &svc.inner.metrics;
     let began = Instant::now();
-    let scrape = req.uri().path() == "/metrics";
+    let arrival = std::time::SystemTime::now();
+    let path = req.uri().path();
+    let scrape = path == "/metrics";
+    // The access log is the service's traffic: probes and scrapes stay out of it.
+    let probe = scrape || path == "/healthz" || path == "/readyz";
     m.in_flight.fetch_add(1, Ordering::Relaxed);
     let response = next.run(req).await;
     m.in_flight.fetch_sub(1, Ordering::Relaxed);
+    let took = began.elapsed();
+    let status = response.status().as_u16();
     if !scrape {
-        m.observe(response.status().as_u16(), began.elapsed().as_secs_f64());
+        m.observe(status, took.as_secs_f64());
+    }
+    if let (Some(log), false) = (&svc.inner.access_log, probe) {
+        log.record(arrival, took, status);
     }
     response
 }

@@ -225,6 +225,7 @@ fn load(addr: SocketAddr, rate: f64, seconds: u64) -> rightsize_load::summary::P
         threads: 1,
         connections: 4096,
         warmup_s: 0.0,
+        keep_histograms: false,
     };
     let stop = Arc::new(AtomicBool::new(false));
     let result = run(&cfg, &stop, |_| {}).expect("run");

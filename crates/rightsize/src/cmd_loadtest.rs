@@ -67,6 +67,15 @@ enum LoadtestCommand {
     /// Example: rightsize loadtest capacity --target http://127.0.0.1:8080/v1/recommend
     /// --method POST --body '{"user_id": {{i}}}' --slo-p99-ms 50
     Capacity(Box<CapacityArgs>),
+    /// Replay the recorded peak against the emulated cluster (rightsize testbed, in process)
+    /// with today's configuration and then the proposal, in time compressed K times at the
+    /// recorded rates; report rate, replicas and measured p99 per emulated minute beside the
+    /// simulator's prediction for the same traffic, and the verdict (loadtest-report.json,
+    /// .md, .html). Exit code 1 when the proposal (or today's, alone) breaks the SLO.
+    ///
+    /// Example: rightsize loadtest replay --config k8s/ --policy recommendation/proposed
+    /// --analysis analysis/analysis.json --time-scale 10 --out replay/
+    Replay(Box<crate::cmd_replay::ReplayCmdArgs>),
 }
 
 /// What the requests are and where they go: shared by `loadtest` and `loadtest capacity`.
@@ -177,6 +186,7 @@ impl RequestArgs {
             threads: self.threads,
             connections: self.connections,
             warmup_s,
+            keep_histograms: false,
         })
     }
 }
@@ -245,8 +255,10 @@ pub struct LoadtestExit {
 
 /// Runs the command.
 pub fn run_cmd(a: LoadtestArgs) -> anyhow::Result<()> {
-    if let Some(LoadtestCommand::Capacity(c)) = a.command {
-        return capacity(*c);
+    match a.command {
+        Some(LoadtestCommand::Capacity(c)) => return capacity(*c),
+        Some(LoadtestCommand::Replay(r)) => return crate::cmd_replay::run_replay(*r),
+        None => {}
     }
     let (curve, described) = a.profile.curve_described()?;
     let warmup_s = parse_duration_s(&a.warmup)? as f64;

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use clap::Args;
+use rightsize_serve::access_log::AccessLog;
 use rightsize_serve::model::{Model, ModelConfig};
 use rightsize_serve::server::{ServeConfig, Service, serve};
 
@@ -31,6 +32,14 @@ pub struct ServeArgs {
     /// Seed of the embedding tables.
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Write an access log, one CSV row per answered request (timestamp,latency_ms,status,pod;
+    /// Unix milliseconds at arrival): telemetry that rightsize analyze reads, e.g. to fit the
+    /// capacity model of this service and compare it with `loadtest capacity`.
+    #[arg(long, value_name = "FILE")]
+    access_log: Option<std::path::PathBuf>,
+    /// The pod column of the access log.
+    #[arg(long, value_name = "NAME", default_value = "rightsize-serve-0")]
+    pod: String,
 }
 
 /// Runs the command until Ctrl-C.
@@ -54,7 +63,14 @@ pub fn run(a: ServeArgs) -> anyhow::Result<()> {
         queue: a.queue,
         ..ServeConfig::default()
     };
-    let service = Service::start(Arc::new(model), cfg);
+    let access_log = match &a.access_log {
+        Some(path) => Some(
+            AccessLog::create(path, &a.pod)
+                .with_context(|| format!("{}: cannot create the access log", path.display()))?,
+        ),
+        None => None,
+    };
+    let service = Service::start_logged(Arc::new(model), cfg, access_log);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -70,10 +86,24 @@ pub fn run(a: ServeArgs) -> anyhow::Result<()> {
             "{} items x {} dims, {} worker(s), queue {}; Ctrl-C stops",
             a.items, a.dims, cfg.workers, cfg.queue
         );
-        serve(listener, service, async {
+        serve(listener, service.clone(), async {
             let _ = tokio::signal::ctrl_c().await;
         })
         .await
         .context("serving failed")
-    })
+    })?;
+    if let Some((rows, dropped)) = service
+        .finish_access_log()
+        .context("cannot finish the access log")?
+    {
+        eprintln!(
+            "access log: {rows} rows written{}",
+            if dropped > 0 {
+                format!(", {dropped} dropped because the disk fell behind")
+            } else {
+                String::new()
+            }
+        );
+    }
+    Ok(())
 }

@@ -122,7 +122,7 @@ fn non_negative(flag: &str, v: Option<f64>) -> anyhow::Result<()> {
     }
 }
 
-fn describe(config: &ClusterConfig) -> String {
+pub fn describe(config: &ClusterConfig) -> String {
     if let Some(h) = config.hpas.first() {
         format!("HorizontalPodAutoscaler {}", h.metadata.name)
     } else if let Some(so) = config.scaled_objects.first() {

@@ -9,8 +9,10 @@ mod cmd_generate;
 mod cmd_ingest;
 mod cmd_loadtest;
 mod cmd_recommend;
+mod cmd_replay;
 mod cmd_serve;
 mod cmd_simulate;
+mod cmd_testbed;
 mod inputs;
 mod output;
 mod profile;
@@ -105,6 +107,15 @@ enum Command {
     ///
     /// Example: rightsize serve --listen 127.0.0.1:0 --workers 1
     Serve(cmd_serve::ServeArgs),
+    /// Run an emulated autoscaled cluster behind one HTTP endpoint: pods with the analysis's
+    /// fitted concurrency and service times (real queueing, real latency), scaled by the given
+    /// HPA or KEDA configuration with the simulator's own controllers, nodes with a
+    /// provisioning delay, in real time compressed by --time-scale. /metrics adds desired and
+    /// ready replicas and nodes.
+    ///
+    /// Example: rightsize testbed --config k8s/ --policy proposed/ --analysis
+    /// analysis/analysis.json --time-scale 10 --listen 127.0.0.1:0
+    Testbed(Box<cmd_testbed::TestbedArgs>),
     /// Export a load profile for other tools: k6 (a ramping-arrival-rate script and a
     /// k6-operator TestRun) or Locust (an open-model locustfile).
     Export(cmd_export::ExportArgs),
@@ -128,6 +139,7 @@ fn main() -> ExitCode {
         Command::Export(args) => cmd_export::run(args),
         Command::Loadtest(args) => cmd_loadtest::run_cmd(args),
         Command::Serve(args) => cmd_serve::run(args),
+        Command::Testbed(args) => cmd_testbed::run(*args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -82,8 +82,8 @@ pub struct Capacity {
     pub model_curve: Vec<[f64; 2]>,
     /// What to know about this estimate, in words.
     pub notes: Vec<String>,
-    /// The fitted queue (for the simulator).
-    #[serde(skip)]
+    /// The fitted queue: servers per pod and the service-time law as weighted points (what
+    /// the simulator and the testbed replay).
     pub model: Option<PodQueue>,
 }
 

@@ -3,6 +3,7 @@
 
 pub mod analysis;
 pub mod doc;
+pub mod replay;
 pub mod svg;
 
 pub use doc::{Block, Document};

@@ -379,6 +379,8 @@ pub struct SimResult {
 
 #[derive(Debug, Clone, Copy)]
 struct Pod {
+    /// Unique over the cluster's life.
+    id: u64,
     /// When the Deployment created it.
     created: f64,
     /// Its node, once scheduled.
@@ -461,9 +463,17 @@ struct World {
     live_nodes: u32,
     /// Their price per hour.
     usd_per_hour: f64,
+    /// The next pod's id.
+    next_id: u64,
 }
 
 impl World {
+    /// A fresh pod id.
+    fn new_id(&mut self) -> u64 {
+        self.next_id += 1;
+        self.next_id
+    }
+
     /// Pods and nodes, counted at the first step.
     fn new(pods: Vec<Pod>, nodes: Vec<Node>) -> Self {
         World {
@@ -478,6 +488,7 @@ impl World {
             upcoming_room: 0,
             live_nodes: 0,
             usd_per_hour: 0.0,
+            next_id: 0,
         }
     }
 
@@ -800,244 +811,301 @@ pub fn simulate_all(
     })
 }
 
-/// Replays `demand` through `scaler` on `pool` with `service`'s behaviour.
-pub fn simulate(
-    demand: &Demand,
-    service: &ServiceModel,
-    pool: &NodePool,
-    scaler: &Scaler,
-    cfg: &SimConfig,
-) -> Result<SimResult, SimError> {
-    let n = demand.rps.len();
-    if n == 0 {
-        return Err(SimError::Invalid("no demand to replay".into()));
-    }
-    if pool.pods_per_node == 0 {
-        return Err(SimError::Invalid("a node holds no serving pod".into()));
-    }
-    let mut warnings = Vec::new();
-    let start_minute = demand.start_unix_s.div_euclid(60);
-    let minutes = n.div_ceil(60);
+/// What one step of a [`Cluster`] shows.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StepState {
+    /// Pods serving during the step (before its scaling acts).
+    pub ready: u32,
+    /// Of which still warming up.
+    pub cold: u32,
+    /// The Deployment's replicas after the step (what the autoscaler asked for).
+    pub spec: u32,
+    /// Nodes after the step (provisioning ones included).
+    pub live_nodes: u32,
+    /// Their price per hour.
+    pub usd_per_hour: f64,
+}
 
-    // The scaler's controllers and their metric feeds.
-    let (mut controller, feeds, mut executor) = match scaler {
-        Scaler::Fixed(_) => (None, Vec::new(), None),
-        Scaler::Hpa(h) => (
-            Some(HpaController::new(h.clone())),
-            feeds_of_hpa(h, cfg, &mut warnings),
-            None,
-        ),
-        Scaler::Keda(so) => (
-            Some(HpaController::new(keda::hpa_of(so))),
-            feeds_of_scaled_object(so, cfg, start_minute, minutes, &mut warnings)?,
-            Some((
-                KedaExecutor::new(so),
-                f64::from(so.polling_interval_s.max(1)),
-            )),
-        ),
-    };
-    let cpu_request_milli = service.cpu_request_cores * 1000.0;
-    let mut spec: u32 = match (scaler, cfg.initial_replicas) {
-        (Scaler::Fixed(r), _) => *r,
-        (_, Some(r)) => r,
-        (Scaler::Hpa(h), None) => h.min_replicas.max(1),
-        (Scaler::Keda(so), None) => so.min_replica_count,
-    };
+/// A serving pod: a stable id and when it started serving, in step seconds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ServingPod {
+    /// Unique over the cluster's life.
+    pub id: u64,
+    /// When it became ready (`-inf` for the initial pods).
+    pub ready_at_s: f64,
+}
 
-    // The pool's own node type, and the types Karpenter may launch.
-    let own = NodeShape {
-        name: String::new(),
-        pods_per_node: pool.pods_per_node,
-        usd_per_node_hour: pool.usd_per_node_hour,
-    };
-    let launchable: Vec<NodeShape> = match &pool.provisioner {
-        Provisioner::Karpenter { instance_types, .. } if !instance_types.is_empty() => {
-            instance_types
-                .iter()
-                .filter(|s| s.pods_per_node > 0)
-                .cloned()
-                .collect()
+/// The scaled workload as a state machine stepped one second at a time with the second's
+/// arrival rate: the metric pipelines, the HPA (or KEDA's executor and HPA), the Deployment,
+/// the scheduler and the node provisioner. [`simulate`] steps it over a recorded week; the
+/// emulated cluster of `rightsize testbed` steps it with measured arrivals in compressed real
+/// time. Time is the step counter: step `k` is second `k` after the start.
+pub struct Cluster {
+    service: ServiceModel,
+    pool: NodePool,
+    termination_s: f64,
+    world: World,
+    controller: Option<HpaController>,
+    feeds: Vec<MetricFeed>,
+    executor: Option<KedaExecutor>,
+    fallback: Option<(crate::cluster::keda::Fallback, Vec<u32>)>,
+    spec: u32,
+    own: NodeShape,
+    launchable: Vec<NodeShape>,
+    /// The arrival rate as prefix sums (a request-rate window's mean is one subtraction).
+    rps_prefix: Vec<f64>,
+    /// Latest metric samples: metrics-server CPU per pod (and when it was taken),
+    /// Prometheus rates per feed.
+    cpu_sample: Option<(f64, f64)>,
+    rate_samples: Vec<f64>,
+    readings: Vec<Reading>,
+    last_scale_up: f64,
+    /// Karpenter: (opened, last growth, pending).
+    batch: Option<(f64, f64, usize)>,
+    resolution_i: usize,
+    cpu_tick: Every,
+    scrape_tick: Every,
+    poll_tick: Every,
+    sync_tick: Every,
+    node_tick: Every,
+    /// Per-pod CPU over the metrics-server window.
+    cpu_ring: Vec<f64>,
+    slot: usize,
+    step: usize,
+    /// 1 / ready pods, recomputed only when the count changes.
+    inv_ready: (u32, f64),
+    scale_events: usize,
+}
+
+impl std::fmt::Debug for Cluster {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cluster")
+            .field("now_s", &self.step)
+            .field("spec", &self.spec)
+            .field("ready", &self.world.ready)
+            .field("nodes", &self.world.live_nodes)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Cluster {
+    /// A cluster in a steady state at `start_unix_s`: the initial replicas (`cfg`'s, else
+    /// the scaler's lower bound) ready and warm on ready nodes. Cron windows are laid out
+    /// over `horizon_s` seconds (beyond it the last minute's state holds). Returns the
+    /// cluster and what it cannot model, in words.
+    pub fn new(
+        service: &ServiceModel,
+        pool: &NodePool,
+        scaler: &Scaler,
+        cfg: &SimConfig,
+        start_unix_s: i64,
+        horizon_s: usize,
+    ) -> Result<(Cluster, Vec<String>), SimError> {
+        if pool.pods_per_node == 0 {
+            return Err(SimError::Invalid("a node holds no serving pod".into()));
         }
-        _ => vec![own.clone()],
-    };
-    if launchable.is_empty() {
-        return Err(SimError::Invalid(
-            "no instance type the pool may launch holds a serving pod".into(),
-        ));
-    }
+        let mut warnings = Vec::new();
+        let start_minute = start_unix_s.div_euclid(60);
+        let minutes = horizon_s.div_ceil(60).max(1);
+        let (controller, feeds, executor) = match scaler {
+            Scaler::Fixed(_) => (None, Vec::new(), None),
+            Scaler::Hpa(h) => (
+                Some(HpaController::new(h.clone())),
+                feeds_of_hpa(h, cfg, &mut warnings),
+                None,
+            ),
+            Scaler::Keda(so) => (
+                Some(HpaController::new(keda::hpa_of(so))),
+                feeds_of_scaled_object(so, cfg, start_minute, minutes, &mut warnings)?,
+                Some((
+                    KedaExecutor::new(so),
+                    f64::from(so.polling_interval_s.max(1)),
+                )),
+            ),
+        };
+        let spec: u32 = match (scaler, cfg.initial_replicas) {
+            (Scaler::Fixed(r), _) => *r,
+            (_, Some(r)) => r,
+            (Scaler::Hpa(h), None) => h.min_replicas.max(1),
+            (Scaler::Keda(so), None) => so.min_replica_count,
+        };
 
-    // Start in a steady state: the initial pods ready and warm on ready nodes.
-    let ppn = pool.pods_per_node;
-    let initial_nodes = spec
-        .div_ceil(ppn)
-        .max(pool.min_nodes)
-        .min(pool.max_nodes.unwrap_or(u32::MAX).max(1));
-    let mut nodes: Vec<Node> = (0..initial_nodes)
-        .map(|_| Node::of(&own, f64::NEG_INFINITY))
-        .collect();
-    let mut pods: Vec<Pod> = Vec::new();
-    for i in 0..spec {
-        let node = (i / ppn) as usize;
-        let node = (node < nodes.len()).then_some(node);
-        if let Some(k) = node {
-            nodes[k].pods += 1;
+        // The pool's own node type, and the types Karpenter may launch.
+        let own = NodeShape {
+            name: String::new(),
+            pods_per_node: pool.pods_per_node,
+            usd_per_node_hour: pool.usd_per_node_hour,
+        };
+        let launchable: Vec<NodeShape> = match &pool.provisioner {
+            Provisioner::Karpenter { instance_types, .. } if !instance_types.is_empty() => {
+                instance_types
+                    .iter()
+                    .filter(|s| s.pods_per_node > 0)
+                    .cloned()
+                    .collect()
+            }
+            _ => vec![own.clone()],
+        };
+        if launchable.is_empty() {
+            return Err(SimError::Invalid(
+                "no instance type the pool may launch holds a serving pod".into(),
+            ));
         }
-        pods.push(Pod {
-            created: f64::NEG_INFINITY,
-            node,
-            ready_at: f64::NEG_INFINITY,
-            deleted_at: None,
-        });
+
+        // Start in a steady state: the initial pods ready and warm on ready nodes.
+        let ppn = pool.pods_per_node;
+        let initial_nodes = spec
+            .div_ceil(ppn)
+            .max(pool.min_nodes)
+            .min(pool.max_nodes.unwrap_or(u32::MAX).max(1));
+        let mut nodes: Vec<Node> = (0..initial_nodes)
+            .map(|_| Node::of(&own, f64::NEG_INFINITY))
+            .collect();
+        let mut world = World::new(Vec::new(), Vec::new());
+        for i in 0..spec {
+            let node = (i / ppn) as usize;
+            let node = (node < nodes.len()).then_some(node);
+            if let Some(k) = node {
+                nodes[k].pods += 1;
+            }
+            let pod = Pod {
+                id: world.new_id(),
+                created: f64::NEG_INFINITY,
+                node,
+                ready_at: f64::NEG_INFINITY,
+                deleted_at: None,
+            };
+            world.pods.push(pod);
+        }
+        world.nodes = nodes;
+
+        let fallback = match scaler {
+            Scaler::Keda(so) => so.fallback.clone().map(|f| (f, vec![0u32; feeds.len()])),
+            _ => None,
+        };
+        // Periods as whole seconds: the loop's step is one second.
+        let every = |period_s: f64| (period_s.round() as usize).max(1);
+        let (resolution_i, scrape_i, sync_i) = (
+            every(cfg.metrics_resolution_s),
+            every(cfg.scrape_s),
+            every(hpa::SYNC_PERIOD_S),
+        );
+        let phase_i = (cfg.hpa_phase_s.round() as usize) % sync_i;
+        let poll_i = executor
+            .as_ref()
+            .map_or(1, |(_, interval)| every(*interval));
+        let mut rps_prefix = Vec::with_capacity(horizon_s + 1);
+        rps_prefix.push(0.0);
+        let n_feeds = feeds.len();
+        Ok((
+            Cluster {
+                service: service.clone(),
+                pool: pool.clone(),
+                termination_s: cfg.termination_s,
+                world,
+                controller,
+                feeds,
+                executor: executor.map(|(e, _)| e),
+                fallback,
+                spec,
+                own,
+                launchable,
+                rps_prefix,
+                cpu_sample: None,
+                rate_samples: vec![0.0; n_feeds],
+                readings: Vec::with_capacity(n_feeds),
+                last_scale_up: f64::NEG_INFINITY,
+                batch: None,
+                resolution_i,
+                // What runs periodically, as countdowns (a remainder per period per step
+                // costs more than the rest of a quiet step).
+                cpu_tick: Every::new(resolution_i, resolution_i),
+                scrape_tick: Every::new(scrape_i, scrape_i),
+                poll_tick: Every::new(poll_i, 0),
+                sync_tick: Every::new(sync_i, if phase_i == 0 { sync_i } else { phase_i }),
+                node_tick: Every::new(10, 0),
+                cpu_ring: vec![0.0; resolution_i + 1],
+                slot: 0,
+                step: 0,
+                inv_ready: (0, 0.0),
+                scale_events: 0,
+            },
+            warnings,
+        ))
     }
 
-    let mut world = World::new(pods, nodes);
-    // What the metrics read: the arrival rate as prefix sums (a request-rate window's mean is
-    // one subtraction), per-pod CPU as a ring over the metrics-server window.
-    let mut rps_prefix = Vec::with_capacity(n + 1);
-    rps_prefix.push(0.0);
-    let mut total = 0.0;
-    for r in &demand.rps {
-        total += r.max(0.0);
-        rps_prefix.push(total);
+    /// Seconds stepped so far (the time of the next step).
+    pub fn now_s(&self) -> usize {
+        self.step
     }
-    // Latest metric samples: metrics-server CPU per pod (and when it was taken), Prometheus
-    // rates per feed.
-    let mut cpu_sample: Option<(f64, f64)> = None;
-    let mut rate_samples: Vec<f64> = vec![0.0; feeds.len()];
-    let mut readings: Vec<Reading> = Vec::with_capacity(feeds.len());
-    // KEDA's fallback and each trigger's consecutive failures.
-    let mut fallback = match scaler {
-        Scaler::Keda(so) => so.fallback.as_ref().map(|f| (f, vec![0u32; feeds.len()])),
-        _ => None,
-    };
 
-    // Per-hour and per-window accumulators.
-    let hours = n.div_ceil(3600);
-    let mut hourly_ready = vec![0.0; hours];
-    let mut hourly_nodes = vec![0.0; hours];
-    let mut hourly_cost = vec![0.0; hours];
-    let off_peak_hour: Vec<bool> = (0..hours)
-        .map(|h| {
-            let how = hour_of_week(demand.start_unix_s + h as i64 * 3600, &cfg.tz);
-            cfg.off_peak[how]
-        })
-        .collect();
-    let first_window = start_minute.div_euclid(5);
-    let windows = ((start_minute + minutes as i64 - 1).div_euclid(5) - first_window + 1) as usize;
-    // The current minute's and window's requests; each is read when it closes and reused.
-    let mut minute_mix = LatencyMix::new();
-    let mut window_mix = LatencyMix::new();
-    let cold_factor = service.cold_factor.max(1.0);
-    let (mut p99_1m, mut p50_1m) = (Vec::with_capacity(minutes), Vec::with_capacity(minutes));
-    let mut ready_1m = Vec::with_capacity(minutes);
-    let mut minute_ready = 0u64;
-    let (mut p99_5m, mut p50_5m) = (Vec::with_capacity(windows), Vec::with_capacity(windows));
-    let (mut requests, mut shed, mut timed_out) = (0.0, 0.0, 0.0);
-    let mut scale_events = 0usize;
-    let (mut max_ready, mut max_nodes) = (0u32, 0u32);
-    let mut last_scale_up = f64::NEG_INFINITY;
-    let mut batch: Option<(f64, f64, usize)> = None; // Karpenter: (opened, last growth, pending)
+    /// Replica changes the scaler has made.
+    pub fn scale_events(&self) -> usize {
+        self.scale_events
+    }
 
-    // Periods as whole seconds: the loop's step is one second.
-    let every = |period_s: f64| (period_s.round() as usize).max(1);
-    let (resolution_i, scrape_i, sync_i) = (
-        every(cfg.metrics_resolution_s),
-        every(cfg.scrape_s),
-        every(hpa::SYNC_PERIOD_S),
-    );
-    let phase_i = (cfg.hpa_phase_s.round() as usize) % sync_i;
-    let poll_i = executor
-        .as_ref()
-        .map_or(1, |(_, interval)| every(*interval));
-    // What runs periodically, as countdowns (a remainder per period per step costs more than
-    // the rest of a quiet step).
-    let mut cpu_tick = Every::new(resolution_i, resolution_i);
-    let mut scrape_tick = Every::new(scrape_i, scrape_i);
-    let mut poll_tick = Every::new(poll_i, 0);
-    let mut sync_tick = Every::new(sync_i, if phase_i == 0 { sync_i } else { phase_i });
-    let mut node_tick = Every::new(10, 0);
-    let (mut minute, mut h, mut slot) = (0usize, 0usize, 0usize);
-    let (mut next_minute_at, mut next_hour_at) = (60usize, 3600usize);
-    let mut cpu_ring = vec![0.0; resolution_i + 1];
-    let spread = service.load_spread_cv.clamp(0.0, 0.9);
-    // 1 / ready pods, recomputed only when the count changes (a division per step costs).
-    let mut inv_ready = (0u32, 0.0f64);
-    for step in 0..n {
+    /// The pods serving as of the last step, with when each became ready.
+    pub fn serving_pods(&self) -> Vec<ServingPod> {
+        let t = self.step.saturating_sub(1) as f64;
+        self.world
+            .pods
+            .iter()
+            .filter(|p| p.serving(t))
+            .map(|p| ServingPod {
+                id: p.id,
+                ready_at_s: p.ready_at,
+            })
+            .collect()
+    }
+
+    /// One second with `lambda` requests per second arriving.
+    pub fn step(&mut self, lambda: f64) -> StepState {
+        let step = self.step;
+        self.step += 1;
         let t = step as f64;
-        let lambda = demand.rps[step].max(0.0);
-        if step == next_minute_at {
-            minute += 1;
-            next_minute_at += 60;
-        }
-        if step == next_hour_at {
-            h += 1;
-            next_hour_at += 3600;
-        }
-
+        let lambda = lambda.max(0.0);
+        let minute = step / 60;
+        let total = self.rps_prefix.last().copied().unwrap_or(0.0) + lambda;
+        self.rps_prefix.push(total);
+        let service = &self.service;
+        let world = &mut self.world;
         if world.dirty || t >= world.next_change {
-            world.refresh(t, service, cfg.termination_s);
+            world.refresh(t, service, self.termination_s);
         }
         let (ready, cold) = (world.ready, world.cold);
-        max_ready = max_ready.max(ready);
-        requests += lambda;
-        if ready == 0 {
-            shed += lambda;
-            minute_mix.add(None, lambda, false);
-        } else {
-            if ready != inv_ready.0 {
-                inv_ready = (ready, 1.0 / f64::from(ready));
-            }
-            let x = lambda * inv_ready.1;
-            let cold_share = if cold == 0 {
-                0.0
-            } else {
-                f64::from(cold) * inv_ready.1
-            };
-            if spread <= 0.0 {
-                let level = service.latency.level(x);
-                if level.is_none() {
-                    timed_out += lambda;
-                }
-                add_second(&mut minute_mix, level, lambda, cold_share);
-            } else {
-                // Uneven spread: half the pods busier, half quieter, by the observed
-                // coefficient of variation; each half takes its share of the requests.
-                for (load, share) in [
-                    (1.0 + spread, 0.5 * (1.0 + spread)),
-                    (1.0 - spread, 0.5 * (1.0 - spread)),
-                ] {
-                    let level = service.latency.level(x * load);
-                    if level.is_none() {
-                        timed_out += lambda * share;
-                    }
-                    add_second(&mut minute_mix, level, lambda * share, cold_share);
-                }
-            }
+        if ready > 0 && ready != self.inv_ready.0 {
+            self.inv_ready = (ready, 1.0 / f64::from(ready));
         }
         let per_pod_cpu = service.idle_cpu_cores
-            + service.cpu_per_request_core_s * lambda * if ready > 0 { inv_ready.1 } else { 1.0 };
-        cpu_ring[slot] = per_pod_cpu;
-        slot += 1;
-        if slot == cpu_ring.len() {
-            slot = 0;
+            + service.cpu_per_request_core_s
+                * lambda
+                * if ready > 0 { self.inv_ready.1 } else { 1.0 };
+        self.cpu_ring[self.slot] = per_pod_cpu;
+        self.slot += 1;
+        if self.slot == self.cpu_ring.len() {
+            self.slot = 0;
         }
 
         // Metrics pipelines.
+        let resolution_i = self.resolution_i;
         let resolution = resolution_i as f64;
-        if cpu_tick.due(step) {
-            cpu_sample = Some((ring_mean(&cpu_ring, step, resolution_i), t));
+        if self.cpu_tick.due(step) {
+            self.cpu_sample = Some((ring_mean(&self.cpu_ring, step, resolution_i), t));
         }
-        if scrape_tick.due(step) {
-            for (i, f) in feeds.iter().enumerate() {
+        if self.scrape_tick.due(step) {
+            for (i, f) in self.feeds.iter().enumerate() {
                 if let MetricFeed::RequestRate { window_s, .. } = f {
-                    rate_samples[i] = prefix_mean(&rps_prefix, step, window_s.max(1.0) as usize);
+                    self.rate_samples[i] =
+                        prefix_mean(&self.rps_prefix, step, window_s.max(1.0) as usize);
                 }
             }
         }
 
         // KEDA's executor.
-        if let Some((exec, _)) = executor.as_mut()
-            && poll_tick.due(step)
+        let feeds = &self.feeds;
+        let rate_samples = &self.rate_samples;
+        if let Some(exec) = self.executor.as_mut()
+            && self.poll_tick.due(step)
         {
             let active = feeds.iter().enumerate().any(|(i, f)| match f {
                 MetricFeed::RequestRate { activation, .. } => rate_samples[i] > *activation,
@@ -1045,20 +1113,24 @@ pub fn simulate(
                 MetricFeed::Cpu => true,
                 MetricFeed::Unsupported { .. } => false,
             });
-            if let Some(r) = exec.poll(t, spec, active) {
-                if r != spec {
-                    scale_events += 1;
+            if let Some(r) = exec.poll(t, self.spec, active) {
+                if r != self.spec {
+                    self.scale_events += 1;
                 }
-                spec = r;
+                self.spec = r;
             }
         }
 
         // The HPA.
-        if let Some(c) = controller.as_mut()
-            && sync_tick.due(step)
+        let cpu_request_milli = service.cpu_request_cores * 1000.0;
+        if let Some(c) = self.controller.as_mut()
+            && self.sync_tick.due(step)
         {
+            let spec = self.spec;
+            let cpu_sample = self.cpu_sample;
             // The counts of this second's pass: nothing has changed the pods since.
             let (status_replicas, serving) = (world.existing, world.ready);
+            let readings = &mut self.readings;
             readings.clear();
             readings.extend(feeds.iter().enumerate().map(|(i, f)| match f {
                 MetricFeed::Cpu => match cpu_sample {
@@ -1114,7 +1186,7 @@ pub fn simulate(
             }));
             // KEDA's fallback: past the threshold of consecutive failures, a failing trigger
             // reports the value that makes the HPA ask for the fallback's replicas.
-            if let Some((fb, failures)) = fallback.as_mut() {
+            if let Some((fb, failures)) = self.fallback.as_mut() {
                 for (i, r) in readings.iter_mut().enumerate() {
                     if !feeds[i].falls_back() {
                         continue;
@@ -1137,19 +1209,21 @@ pub fn simulate(
                     }
                 }
             }
-            let replicas = c.reconcile(t, spec, &readings);
+            let replicas = c.reconcile(t, spec, readings);
             if replicas != spec {
-                scale_events += 1;
-                spec = replicas;
+                self.scale_events += 1;
+                self.spec = replicas;
             }
         }
         // The Deployment: create or delete pods toward spec.
+        let spec = self.spec;
         let existing = world.existing;
         if spec != existing {
-            let pods = &mut world.pods;
             if spec > existing {
                 for _ in existing..spec {
-                    pods.push(Pod {
+                    let id = world.new_id();
+                    world.pods.push(Pod {
+                        id,
                         created: t,
                         node: None,
                         ready_at: f64::INFINITY,
@@ -1157,6 +1231,7 @@ pub fn simulate(
                     });
                 }
             } else {
+                let pods = &mut world.pods;
                 // The ReplicaSet deletes unscheduled pods first, then not-ready ones, then the
                 // newest.
                 let mut order: Vec<usize> = (0..pods.len())
@@ -1173,13 +1248,15 @@ pub fn simulate(
                 }
                 pods.retain(|p| !(p.deleted_at.is_some() && p.node.is_none()));
             }
-            world.refresh(t, service, cfg.termination_s);
+            world.refresh(t, service, self.termination_s);
         }
 
         // Nodes.
+        let pool = &self.pool;
+        let ppn = pool.pods_per_node;
         let (pending, upcoming_room, live) = (world.pending, world.upcoming_room, world.live_nodes);
         let max_nodes_allowed = pool.max_nodes.unwrap_or(u32::MAX);
-        let node_due = node_tick.due(step);
+        let node_due = self.node_tick.due(step);
         match &pool.provisioner {
             Provisioner::Fixed => {}
             Provisioner::ClusterAutoscaler {
@@ -1193,15 +1270,15 @@ pub fn simulate(
                         let want = ((pending - upcoming_room) as u32).div_ceil(ppn);
                         let count = want.min(max_nodes_allowed.saturating_sub(live));
                         if count > 0 {
-                            let node = Node::of(&own, t + provision_s);
+                            let node = Node::of(&self.own, t + provision_s);
                             world.nodes.extend((0..count).map(|_| node));
                             world.dirty = true;
-                            last_scale_up = t;
+                            self.last_scale_up = t;
                         }
                     } else if pending == 0
-                        && t - last_scale_up >= *delay_after_add_s
+                        && t - self.last_scale_up >= *delay_after_add_s
                         && scale_down_ca(
-                            &mut world,
+                            world,
                             t,
                             pool.min_nodes,
                             *unneeded_s,
@@ -1222,31 +1299,31 @@ pub fn simulate(
                 // Batching: a batch opens with the first pending pod and closes after 1 s
                 // without new ones, or 10 s in all.
                 if pending > upcoming_room {
-                    match batch {
-                        None => batch = Some((t, t, pending)),
+                    match self.batch {
+                        None => self.batch = Some((t, t, pending)),
                         Some((opened, _, seen)) if pending > seen => {
-                            batch = Some((opened, t, pending))
+                            self.batch = Some((opened, t, pending))
                         }
                         _ => {}
                     }
                 } else {
-                    batch = None;
+                    self.batch = None;
                 }
-                if let Some((opened, grown, _)) = batch
+                if let Some((opened, grown, _)) = self.batch
                     && (t - grown >= 1.0 || t - opened >= 10.0)
                 {
                     let most = max_nodes_allowed.saturating_sub(live);
                     let wanted = (pending - upcoming_room) as u32;
-                    for shape in karpenter_launch(&launchable, wanted, most) {
+                    for shape in karpenter_launch(&self.launchable, wanted, most) {
                         world.nodes.push(Node::of(shape, t + provision_s));
                     }
                     world.dirty = true;
-                    batch = None;
+                    self.batch = None;
                 }
                 if node_due
                     && pending == 0
                     && consolidate_karpenter(
-                        &mut world,
+                        world,
                         t,
                         pool.min_nodes,
                         *consolidate_after_s,
@@ -1258,14 +1335,116 @@ pub fn simulate(
                 }
             }
         }
+        StepState {
+            ready,
+            cold,
+            spec: self.spec,
+            live_nodes: world.live_nodes,
+            usd_per_hour: world.usd_per_hour,
+        }
+    }
+}
+
+/// Replays `demand` through `scaler` on `pool` with `service`'s behaviour.
+pub fn simulate(
+    demand: &Demand,
+    service: &ServiceModel,
+    pool: &NodePool,
+    scaler: &Scaler,
+    cfg: &SimConfig,
+) -> Result<SimResult, SimError> {
+    let n = demand.rps.len();
+    if n == 0 {
+        return Err(SimError::Invalid("no demand to replay".into()));
+    }
+    let (mut cluster, warnings) = Cluster::new(service, pool, scaler, cfg, demand.start_unix_s, n)?;
+    let start_minute = demand.start_unix_s.div_euclid(60);
+    let minutes = n.div_ceil(60);
+
+    // Per-hour and per-window accumulators.
+    let hours = n.div_ceil(3600);
+    let mut hourly_ready = vec![0.0; hours];
+    let mut hourly_nodes = vec![0.0; hours];
+    let mut hourly_cost = vec![0.0; hours];
+    let off_peak_hour: Vec<bool> = (0..hours)
+        .map(|h| {
+            let how = hour_of_week(demand.start_unix_s + h as i64 * 3600, &cfg.tz);
+            cfg.off_peak[how]
+        })
+        .collect();
+    let first_window = start_minute.div_euclid(5);
+    let windows = ((start_minute + minutes as i64 - 1).div_euclid(5) - first_window + 1) as usize;
+    // The current minute's and window's requests; each is read when it closes and reused.
+    let mut minute_mix = LatencyMix::new();
+    let mut window_mix = LatencyMix::new();
+    let cold_factor = service.cold_factor.max(1.0);
+    let (mut p99_1m, mut p50_1m) = (Vec::with_capacity(minutes), Vec::with_capacity(minutes));
+    let mut ready_1m = Vec::with_capacity(minutes);
+    let mut minute_ready = 0u64;
+    let (mut p99_5m, mut p50_5m) = (Vec::with_capacity(windows), Vec::with_capacity(windows));
+    let (mut requests, mut shed, mut timed_out) = (0.0, 0.0, 0.0);
+    let (mut max_ready, mut max_nodes) = (0u32, 0u32);
+    let (mut minute, mut h) = (0usize, 0usize);
+    let (mut next_minute_at, mut next_hour_at) = (60usize, 3600usize);
+    let spread = service.load_spread_cv.clamp(0.0, 0.9);
+    // 1 / ready pods, recomputed only when the count changes (a division per step costs).
+    let mut inv_ready = (0u32, 0.0f64);
+    for step in 0..n {
+        let lambda = demand.rps[step].max(0.0);
+        if step == next_minute_at {
+            minute += 1;
+            next_minute_at += 60;
+        }
+        if step == next_hour_at {
+            h += 1;
+            next_hour_at += 3600;
+        }
+        let state = cluster.step(lambda);
+        let (ready, cold) = (state.ready, state.cold);
+        max_ready = max_ready.max(ready);
+        requests += lambda;
+        if ready == 0 {
+            shed += lambda;
+            minute_mix.add(None, lambda, false);
+        } else {
+            if ready != inv_ready.0 {
+                inv_ready = (ready, 1.0 / f64::from(ready));
+            }
+            let x = lambda * inv_ready.1;
+            let cold_share = if cold == 0 {
+                0.0
+            } else {
+                f64::from(cold) * inv_ready.1
+            };
+            if spread <= 0.0 {
+                let level = service.latency.level(x);
+                if level.is_none() {
+                    timed_out += lambda;
+                }
+                add_second(&mut minute_mix, level, lambda, cold_share);
+            } else {
+                // Uneven spread: half the pods busier, half quieter, by the observed
+                // coefficient of variation; each half takes its share of the requests.
+                for (load, share) in [
+                    (1.0 + spread, 0.5 * (1.0 + spread)),
+                    (1.0 - spread, 0.5 * (1.0 - spread)),
+                ] {
+                    let level = service.latency.level(x * load);
+                    if level.is_none() {
+                        timed_out += lambda * share;
+                    }
+                    add_second(&mut minute_mix, level, lambda * share, cold_share);
+                }
+            }
+        }
 
         // Accounting.
-        let live_nodes = world.live_nodes;
+        let live_nodes = state.live_nodes;
         max_nodes = max_nodes.max(live_nodes);
         hourly_ready[h] += f64::from(ready);
         minute_ready += u64::from(ready);
         hourly_nodes[h] += f64::from(live_nodes);
-        hourly_cost[h] += world.usd_per_hour;
+        hourly_cost[h] += state.usd_per_hour;
 
         // A minute closes at its last second (or the span's); a window with the minute
         // before a wall-clock multiple of five.
@@ -1326,7 +1505,7 @@ pub fn simulate(
         overloaded_requests: shed + timed_out,
         shed_requests: shed,
         timed_out_requests: timed_out,
-        scale_events,
+        scale_events: cluster.scale_events(),
     };
     Ok(SimResult {
         summary,

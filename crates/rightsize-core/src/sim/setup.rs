@@ -14,6 +14,140 @@ use crate::analysis::Analysis;
 use crate::analysis::cost::{node_model, serving_pods_per_node, serving_workload};
 use crate::cluster::ClusterConfig;
 use crate::cluster::nodes::Catalogue;
+use crate::queueing::{PodQueue, ServiceTime};
+
+/// What the simulator reads from an analysis. [`Facts::of`] takes it from an [`Analysis`];
+/// [`Facts::from_analysis_json`] reads it back from `analysis.json`, so that the testbed and
+/// the load commands need not re-read the telemetry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Facts {
+    /// The p99 objective, milliseconds.
+    pub slo_p99_ms: f64,
+    /// The zone hours of the week are in.
+    pub time_zone: String,
+    /// The fitted pod queue.
+    pub queue: Option<PodQueue>,
+    /// Why there is no queue, when there is none.
+    pub capacity_notes: Vec<String>,
+    /// CPU per request and idle CPU per pod, when today's HPA let the analysis infer them.
+    pub cpu: Option<(f64, f64)>,
+    /// Minutes a new pod is slow, and its p99 meanwhile over a warm pod's.
+    pub cold_minutes: usize,
+    /// See `cold_minutes`.
+    pub cold_p99_ratio: Option<f64>,
+    /// How unevenly requests spread over pods.
+    pub imbalance_cv: Option<f64>,
+    /// Off-peak hours of the week.
+    pub off_peak_hours: Vec<u8>,
+    /// Ready pods in each minute of the telemetry.
+    pub ready_per_minute: Vec<u32>,
+}
+
+impl Facts {
+    /// The facts of an analysis.
+    pub fn of(a: &Analysis) -> Facts {
+        Facts {
+            slo_p99_ms: a.slo_p99_ms,
+            time_zone: a.time_zone.clone(),
+            queue: a.capacity.model.clone(),
+            capacity_notes: a.capacity.notes.clone(),
+            cpu: a
+                .cpu
+                .as_ref()
+                .map(|c| (c.cpu_per_request_core_s, c.idle_cpu_cores)),
+            cold_minutes: a.pods.cold_start.cold_minutes,
+            cold_p99_ratio: a.pods.cold_start.cold_p99_ratio,
+            imbalance_cv: a.pods.imbalance.median_cv,
+            off_peak_hours: a.traffic.off_peak_hours.clone(),
+            ready_per_minute: a.pods.ready_per_minute.clone(),
+        }
+    }
+
+    /// The facts from `analysis.json` (docs/formats.md); the error names the missing or
+    /// malformed field.
+    pub fn from_analysis_json(v: &serde_json::Value) -> Result<Facts, String> {
+        let at = |path: &str| path.split('.').fold(v, |v, k| &v[k]);
+        let num = |path: &str| {
+            at(path)
+                .as_f64()
+                .ok_or_else(|| format!("{path}: expected a number, found {}", at(path)))
+        };
+        let opt_num = |path: &str| at(path).as_f64();
+        let schema = at("schema_version").as_u64();
+        if schema.is_none() {
+            return Err(
+                "schema_version: missing; expected analysis.json written by rightsize analyze"
+                    .into(),
+            );
+        }
+        let queue = match at("capacity.model") {
+            serde_json::Value::Null => None,
+            m => {
+                let servers = m["servers"].as_u64().and_then(|s| u32::try_from(s).ok());
+                let points = m["service"]["points"].as_array().map(|ps| {
+                    ps.iter()
+                        .filter_map(|p| Some((p.get(0)?.as_f64()?, p.get(1)?.as_f64()?)))
+                        .collect::<Vec<_>>()
+                });
+                match (servers, points.and_then(ServiceTime::from_points)) {
+                    (Some(servers), Some(service)) if servers > 0 => {
+                        Some(PodQueue { servers, service })
+                    }
+                    _ => {
+                        return Err("capacity.model: expected {\"servers\": N, \"service\": {\"points\": [[ms, weight], …]}}".into());
+                    }
+                }
+            }
+        };
+        let strings = |path: &str| {
+            at(path)
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|s| s.as_str().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let ints = |path: &str| -> Result<Vec<u64>, String> {
+            match at(path).as_array() {
+                Some(a) => a
+                    .iter()
+                    .map(|x| {
+                        x.as_u64()
+                            .ok_or_else(|| format!("{path}: expected whole numbers, found {x}"))
+                    })
+                    .collect(),
+                None => Err(format!("{path}: expected an array, found {}", at(path))),
+            }
+        };
+        Ok(Facts {
+            slo_p99_ms: num("slo_p99_ms")?,
+            time_zone: at("time_zone").as_str().unwrap_or("UTC").to_string(),
+            queue,
+            capacity_notes: strings("capacity.notes"),
+            cpu: match (
+                opt_num("cpu.cpu_per_request_core_s"),
+                opt_num("cpu.idle_cpu_cores"),
+            ) {
+                (Some(c), Some(i)) => Some((c, i)),
+                _ => None,
+            },
+            cold_minutes: at("pods.cold_start.cold_minutes").as_u64().unwrap_or(0) as usize,
+            cold_p99_ratio: opt_num("pods.cold_start.cold_p99_ratio"),
+            imbalance_cv: opt_num("pods.imbalance.median_cv"),
+            off_peak_hours: ints("traffic.off_peak_hours")?
+                .into_iter()
+                .filter(|h| *h < 168)
+                .map(|h| h as u8)
+                .collect(),
+            ready_per_minute: ints("pods.ready_per_minute")?
+                .into_iter()
+                .map(|r| u32::try_from(r).unwrap_or(u32::MAX))
+                .collect(),
+        })
+    }
+}
 
 /// Settings the telemetry cannot tell (`None`: the documented default).
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -202,6 +336,17 @@ pub fn plan(
     tz: &jiff::tz::TimeZone,
     opts: &SetupOptions,
 ) -> Result<Plan, SimError> {
+    plan_of(&Facts::of(a), config, catalogue, tz, opts)
+}
+
+/// [`plan`] from an analysis's [`Facts`].
+pub fn plan_of(
+    a: &Facts,
+    config: &ClusterConfig,
+    catalogue: &Catalogue,
+    tz: &jiff::tz::TimeZone,
+    opts: &SetupOptions,
+) -> Result<Plan, SimError> {
     let mut notes = Vec::new();
     let nm = node_model(config, catalogue).map_err(SimError::Invalid)?;
     let workload = serving_workload(config);
@@ -265,14 +410,14 @@ pub fn plan(
         Scaler::Fixed(workload.map_or(1, |w| w.replicas.max(1)))
     };
     let mut off_peak = [false; 168];
-    for &h in &a.traffic.off_peak_hours {
+    for &h in &a.off_peak_hours {
         off_peak[usize::from(h)] = true;
     }
     let sim_config = SimConfig {
         slo_p99_ms: a.slo_p99_ms,
         off_peak,
         tz: tz.clone(),
-        initial_replicas: a.pods.ready_per_minute.first().copied().filter(|r| *r > 0),
+        initial_replicas: a.ready_per_minute.first().copied().filter(|r| *r > 0),
         ..SimConfig::default()
     };
     Ok(Plan {
@@ -294,11 +439,23 @@ pub fn setup(
     tz: &jiff::tz::TimeZone,
     opts: &SetupOptions,
 ) -> Result<Setup, SimError> {
+    setup_of(&Facts::of(a), demand, config, catalogue, tz, opts)
+}
+
+/// [`setup`] from an analysis's [`Facts`].
+pub fn setup_of(
+    a: &Facts,
+    demand: Option<&Demand>,
+    config: &ClusterConfig,
+    catalogue: &Catalogue,
+    tz: &jiff::tz::TimeZone,
+    opts: &SetupOptions,
+) -> Result<Setup, SimError> {
     let mut notes = Vec::new();
-    let queue = a.capacity.model.clone().ok_or_else(|| {
+    let queue = a.queue.clone().ok_or_else(|| {
         SimError::Invalid(format!(
             "no capacity model to replay latency with: {}",
-            a.capacity.notes.join("; ")
+            a.capacity_notes.join("; ")
         ))
     })?;
     let overload_ms = opts.overload_ms.unwrap_or(a.slo_p99_ms * 10.0);
@@ -307,13 +464,10 @@ pub fn setup(
     let (cpu_per_request_core_s, idle_cpu_cores) = match (
         opts.cpu_per_request_core_s,
         opts.idle_cpu_cores,
-        &a.cpu,
+        a.cpu,
     ) {
         (Some(c), idle, _) => (c, idle.unwrap_or(0.0)),
-        (None, idle, Some(fit)) => (
-            fit.cpu_per_request_core_s,
-            idle.unwrap_or(fit.idle_cpu_cores),
-        ),
+        (None, idle, Some((per_request, fit_idle))) => (per_request, idle.unwrap_or(fit_idle)),
         (None, idle, None) => {
             // A pod at saturation uses its whole request: an assumption, said so.
             let c = if queue.saturation_rps() > 0.0 {
@@ -342,9 +496,8 @@ pub fn setup(
         (None, Some(p)) => (p, StartupBasis::Probe),
         (None, None) => (DEFAULT_STARTUP_S, StartupBasis::Default),
     };
-    let cold = &a.pods.cold_start;
-    let (cold_s, cold_factor) = match cold.cold_p99_ratio {
-        Some(r) if cold.cold_minutes > 0 && r > 1.0 => (cold.cold_minutes as f64 * 60.0, r),
+    let (cold_s, cold_factor) = match a.cold_p99_ratio {
+        Some(r) if a.cold_minutes > 0 && r > 1.0 => (a.cold_minutes as f64 * 60.0, r),
         _ => (0.0, 1.0),
     };
     let Plan {
@@ -352,7 +505,7 @@ pub fn setup(
         scaler,
         config: sim_config,
         notes: plan_notes,
-    } = plan(a, config, catalogue, tz, opts)?;
+    } = plan_of(a, config, catalogue, tz, opts)?;
     notes.extend(plan_notes);
     let mut s = Setup {
         service: ServiceModel {
@@ -366,7 +519,7 @@ pub fn setup(
             load_spread_cv: if opts.even_spread {
                 0.0
             } else {
-                a.pods.imbalance.median_cv.unwrap_or(0.0)
+                a.imbalance_cv.unwrap_or(0.0)
             },
         },
         pool,
@@ -376,7 +529,7 @@ pub fn setup(
         startup: startup_basis,
     };
     if let (Some(d), None) = (demand, opts.startup_s)
-        && let Some(fit) = fit_startup(&a.pods.ready_per_minute, d, &s, 2)
+        && let Some(fit) = fit_startup(&a.ready_per_minute, d, &s, 2)
     {
         s.service.startup_s = fit.startup_s;
         s.startup = StartupBasis::Fitted(fit);

@@ -297,6 +297,7 @@ fn world_of(pods_per_node: &[u32]) -> World {
         });
         for _ in 0..n {
             w.pods.push(Pod {
+                id: 0,
                 created: f64::NEG_INFINITY,
                 node: Some(k),
                 ready_at: f64::NEG_INFINITY,
@@ -658,4 +659,93 @@ fn the_start_up_is_fitted_from_sharp_scale_ups_and_not_claimed_from_none() {
         ..s
     };
     assert_eq!(fit_startup(&observed, &steady, &fixed, 1), None);
+}
+
+#[test]
+fn analysis_json_gives_back_the_facts_the_simulator_reads() {
+    let (a, demand, config) = world();
+    let facts = super::setup::Facts::of(&a);
+    let json = serde_json::to_value(&a).expect("serialises");
+    let back = super::setup::Facts::from_analysis_json(&json).expect("reads back");
+    // JSON keeps every f64 to the last digit or the next one.
+    let q = facts.queue.as_ref().expect("a fitted queue");
+    let qb = back.queue.as_ref().expect("a queue read back");
+    assert_eq!(q.servers, qb.servers);
+    assert_eq!(q.service.points().len(), qb.service.points().len());
+    for (x, y) in q.service.points().iter().zip(qb.service.points()) {
+        assert!(
+            (x.0 - y.0).abs() <= 1e-12 * x.0 && (x.1 - y.1).abs() <= 1e-12,
+            "{x:?} {y:?}"
+        );
+    }
+    assert_eq!(
+        super::setup::Facts {
+            queue: None,
+            ..facts.clone()
+        },
+        super::setup::Facts {
+            queue: None,
+            ..back.clone()
+        }
+    );
+    // The same replay from either.
+    let catalogue = Catalogue::built_in();
+    let tz = jiff::tz::TimeZone::UTC;
+    let opts = SetupOptions {
+        startup_s: Some(30.0),
+        ..SetupOptions::default()
+    };
+    let run = |f: &super::setup::Facts| {
+        let s = super::setup::setup_of(f, None, &config, &catalogue, &tz, &opts).expect("setup");
+        simulate(&demand, &s.service, &s.pool, &s.scaler, &s.config).expect("replays")
+    };
+    let (x, y) = (run(&facts), run(&back));
+    assert!((x.summary.cost_total - y.summary.cost_total).abs() < 1e-6);
+    assert!(
+        (x.summary.worst_p99_ms - y.summary.worst_p99_ms).abs() < 1e-3 * x.summary.worst_p99_ms
+    );
+    // A document that is not an analysis is named.
+    let err = super::setup::Facts::from_analysis_json(&serde_json::json!({"a": 1}))
+        .expect_err("rejected");
+    assert!(err.contains("schema_version"), "{err}");
+    let mut broken = json.clone();
+    broken["capacity"]["model"] = serde_json::json!({"servers": 0});
+    let err = super::setup::Facts::from_analysis_json(&broken).expect_err("rejected");
+    assert!(err.starts_with("capacity.model"), "{err}");
+}
+
+#[test]
+fn a_cluster_stepped_by_hand_is_the_simulator() {
+    // The testbed steps the same Cluster with measured rates: stepping it with the demand
+    // must give the pods the simulator reports.
+    let d = flat(200.0, 1800);
+    let mut d2 = d.clone();
+    for (i, r) in d2.rps.iter_mut().enumerate() {
+        if (600..1200).contains(&i) {
+            *r = 900.0;
+        }
+    }
+    let svc = service();
+    let p = pool(Provisioner::cluster_autoscaler(60.0));
+    let scaler = Scaler::Hpa(cpu_hpa(2, 20, 60));
+    let cfg = SimConfig::default();
+    let r = simulate(&d2, &svc, &p, &scaler, &cfg).expect("replays");
+    let (mut c, _) =
+        Cluster::new(&svc, &p, &scaler, &cfg, d2.start_unix_s, d2.rps.len()).expect("cluster");
+    let mut minute_ready = Vec::new();
+    let mut sum = 0.0;
+    for (i, r) in d2.rps.iter().enumerate() {
+        let s = c.step(*r);
+        sum += f64::from(s.ready);
+        if i % 60 == 59 {
+            minute_ready.push(sum / 60.0);
+            sum = 0.0;
+        }
+    }
+    assert_eq!(minute_ready, r.series.ready_pods_1m);
+    assert_eq!(c.scale_events(), r.summary.scale_events);
+    let mut ids: Vec<u64> = c.serving_pods().iter().map(|p| p.id).collect();
+    assert_eq!(ids.len() as f64, *minute_ready.last().expect("minutes"));
+    ids.dedup();
+    assert_eq!(ids.len() as f64, *minute_ready.last().expect("minutes"));
 }

@@ -49,3 +49,30 @@ pub fn fails_with(cmd: &mut Command, expected: &str) {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains(expected), "{cmd:?}: {err}");
 }
+
+/// Starts a `rightsize` command that listens (`serve`, `testbed`) and returns the process and
+/// the URL it prints on its first line; `stderr` says where its messages go.
+#[allow(dead_code)] // each test binary compiles this module; not all of them start servers
+pub fn spawn_listening<S: AsRef<std::ffi::OsStr>>(
+    args: impl IntoIterator<Item = S>,
+    stderr: std::process::Stdio,
+) -> (std::process::Child, String) {
+    use std::io::{BufRead, BufReader};
+    let bin = assert_cmd::cargo::cargo_bin("rightsize");
+    let mut child = std::process::Command::new(bin)
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(stderr)
+        .spawn()
+        .expect("spawn");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("read");
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no address in {line:?}"))
+        .to_string();
+    (child, url)
+}

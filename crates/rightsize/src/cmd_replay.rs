@@ -1,0 +1,476 @@
+//! `rightsize loadtest replay`: the recorded peak sent to the emulated cluster once with
+//! today's configuration and once with the proposal, measured, and set beside the simulator's
+//! prediction for the same traffic (loadtest-report.json, .md, .html).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+use anyhow::{Context, anyhow, bail};
+use clap::Args;
+use hdrhistogram::Histogram;
+use rightsize_core::load::schedule::{Arrivals, RateCurve, parse_duration_s};
+use rightsize_core::load::window::{WindowOptions, peak_window};
+use rightsize_core::report::replay::{
+    Agreement, REPLAY_SCHEMA_VERSION, ReplayMinute, ReplayReport, ReplayRun, document,
+};
+use rightsize_core::sim::{self, Demand, SimResult};
+use rightsize_load::request::{Order, RequestSpec};
+use rightsize_load::run::{LoadConfig, RunResult, run};
+use rightsize_load::stats::SecondRow;
+use rightsize_load::target::Target;
+use rightsize_serve::testbed::{StepRecord, Testbed, serve_testbed};
+
+use crate::cmd_config::{ClusterArgs, read_config};
+use crate::cmd_simulate::ReplayArgs;
+use crate::cmd_testbed::{Emulated, emulate, read_facts, testbed_config};
+use crate::output::write_atomic;
+use crate::profile::read_analysis;
+
+/// `rightsize loadtest replay …`.
+#[derive(Debug, Args)]
+pub struct ReplayCmdArgs {
+    #[command(flatten)]
+    cluster: ClusterArgs,
+    /// The proposal (proposed/ from rightsize recommend): replayed after today's
+    /// configuration. Without it only today's runs.
+    #[arg(long, value_name = "PATH")]
+    policy: Vec<PathBuf>,
+    /// analysis.json from rightsize analyze: the recorded traffic and the pods' model.
+    #[arg(long, value_name = "FILE")]
+    analysis: PathBuf,
+    /// Which part of the week: peak is the ramp into the week's highest 5 minutes (at most
+    /// --max-ramp long) and the peak, 5 minutes before to 10 after.
+    #[arg(long, value_name = "WINDOW", value_parser = ["peak"], default_value = "peak")]
+    window: String,
+    /// The longest ramp taken before the peak.
+    #[arg(long, value_name = "D", default_value = "60m")]
+    max_ramp: String,
+    /// Emulated seconds per real second (a divisor of 60, so that an emulated minute is whole
+    /// real seconds): the window runs K times faster, at its recorded rates.
+    #[arg(long, value_name = "K", default_value_t = 10)]
+    time_scale: u32,
+    /// Multiply every rate (the cluster then needs fewer pods for the same per-pod load).
+    #[arg(long, value_name = "F", default_value_t = 1.0)]
+    scale: f64,
+    /// The p99 objective, ms (default: the analysis's).
+    #[arg(long, value_name = "MS")]
+    slo_p99_ms: Option<f64>,
+    /// Seed of the arrivals, the load balancer and the service times.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// A request with no answer this long after it was sent has failed.
+    #[arg(long, value_name = "D", default_value = "10s")]
+    timeout: String,
+    /// Load generator threads.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    threads: usize,
+    /// Where loadtest-report.json, .md and .html go.
+    #[arg(long, value_name = "DIR", default_value = "loadtest-replay")]
+    out: PathBuf,
+    #[command(flatten)]
+    replay: ReplayArgs,
+}
+
+/// Runs the command. Exit code 1 (a failed check) when a replayed configuration breaks the
+/// SLO: the proposal's, or today's when there is no proposal.
+pub fn run_replay(a: ReplayCmdArgs) -> anyhow::Result<()> {
+    let k = a.time_scale;
+    if k == 0 || 60 % k != 0 {
+        bail!(
+            "--time-scale {k}: expected a divisor of 60 (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30, 60)"
+        );
+    }
+    if !(a.scale.is_finite() && a.scale > 0.0) {
+        bail!("--scale {}: expected a positive factor", a.scale);
+    }
+    if a.cluster.config.is_empty() {
+        bail!(
+            "give today's manifests with --config (the HPA or ScaledObject, the Deployment and the node group)"
+        );
+    }
+    let opts = a.replay.options()?;
+    let facts = read_facts(&a.analysis)?;
+    let slo = a.slo_p99_ms.unwrap_or(facts.slo_p99_ms);
+    if !(slo.is_finite() && slo > 0.0) {
+        bail!("--slo-p99-ms {slo}: expected a positive number of milliseconds");
+    }
+    let json = read_analysis(&a.analysis)?;
+    let name = a.analysis.display();
+    let minute_rps: Vec<f64> = json
+        .pointer("/traffic/minute_rps")
+        .and_then(|v| v.as_array())
+        .with_context(|| {
+            format!("{name}: no traffic.minute_rps; expected analysis.json from rightsize analyze")
+        })?
+        .iter()
+        .map(|v| v.as_f64().unwrap_or(0.0) * a.scale)
+        .collect();
+    let week_start = json
+        .pointer("/traffic/minute_rps_start")
+        .and_then(|v| v.as_str())
+        .and_then(|s| s.parse::<jiff::Timestamp>().ok())
+        .with_context(|| format!("{name}: traffic.minute_rps_start: expected an RFC 3339 time"))?
+        .as_second();
+    let w = peak_window(
+        &minute_rps,
+        &WindowOptions {
+            max_ramp_minutes: (parse_duration_s(&a.max_ramp)? / 60) as usize,
+            compress: k,
+            compress_peak: true,
+            ..WindowOptions::default()
+        },
+    )
+    .with_context(|| format!("{name}"))?;
+    let window_start = week_start + w.ramp_start_minute as i64 * 60;
+    let curve = w.curve.clone();
+    // The same traffic in emulated seconds: each real second's rate held K seconds.
+    let emulated = Demand {
+        start_unix_s: window_start,
+        rps: curve
+            .rps
+            .iter()
+            .flat_map(|r| std::iter::repeat_n(*r, k as usize))
+            .collect(),
+    };
+    let week = Demand {
+        start_unix_s: week_start,
+        rps: minute_rps
+            .iter()
+            .flat_map(|r| std::iter::repeat_n(*r, 60))
+            .collect(),
+    };
+    let window_text = format!(
+        "The recorded peak: {} minutes from {} (ramp {} min, peak {} min), {:.0} req/s at most",
+        w.end_minute - w.ramp_start_minute,
+        rfc3339(window_start),
+        w.peak_start_minute - w.ramp_start_minute,
+        w.end_minute - w.peak_start_minute,
+        curve.rps.iter().copied().fold(0.0, f64::max)
+    );
+    eprintln!("{window_text}; {} s per run at x{k}", curve.rps.len());
+
+    let base = read_config(&a.cluster.config)?;
+    let policy = if a.policy.is_empty() {
+        None
+    } else {
+        Some(read_config(&a.policy).context("reading --policy")?)
+    };
+    let mut configs = vec![("today", None)];
+    if let Some(p) = &policy {
+        configs.push(("proposal", Some(p)));
+    }
+    let mut runs = Vec::new();
+    let mut real_seconds = 0.0;
+    for (label, pol) in configs {
+        let mut e = emulate(&facts, &base, pol, &a.cluster, &opts)?;
+        // The state at the window's start: the week replayed up to it.
+        let wk = simulate(&week, &e)?;
+        let initial = wk
+            .series
+            .ready_pods_1m
+            .get(w.ramp_start_minute)
+            .map_or(1, |r| r.round().max(1.0) as u32);
+        e.setup.config.initial_replicas = Some(initial);
+        let predicted = simulate(&emulated, &e)?;
+        eprintln!("{label}: {} from {initial} replicas", e.label);
+        let (result, steps) = replay_once(&e, &curve, window_start, &a, k)?;
+        real_seconds = result.elapsed_s;
+        runs.push(summarise(
+            label, &e, initial, &result, &steps, &predicted, k, slo,
+        ));
+    }
+    let verdict = ReplayReport::conclude(&runs, slo);
+    let report = ReplayReport {
+        schema_version: REPLAY_SCHEMA_VERSION,
+        slo_p99_ms: slo,
+        window: window_text,
+        window_start: rfc3339(window_start),
+        time_scale: k,
+        scale: a.scale,
+        real_seconds,
+        verdict: verdict.clone(),
+        runs,
+    };
+    std::fs::create_dir_all(&a.out)
+        .with_context(|| format!("{}: cannot create the directory", a.out.display()))?;
+    let doc = document(&report);
+    write_atomic(&a.out.join("loadtest-report.json"), |w| {
+        serde_json::to_writer_pretty(&mut *w, &report)?;
+        writeln!(w)?;
+        Ok(())
+    })?;
+    write_atomic(&a.out.join("loadtest-report.md"), |w| {
+        w.write_all(doc.markdown("loadtest-report.html").as_bytes())?;
+        Ok(())
+    })?;
+    write_atomic(&a.out.join("loadtest-report.html"), |w| {
+        w.write_all(doc.html().as_bytes())?;
+        Ok(())
+    })?;
+    for run in &report.runs {
+        println!(
+            "{:<9} {}  SLO {}  minutes over {}/{}  worst p99 {} ms (predicted {} ms)  measured within 20% of predicted in {} of {} minutes",
+            run.name,
+            run.configuration,
+            if run.holds_slo { "holds" } else { "BREAKS" },
+            run.minutes_over_slo,
+            run.minutes.len(),
+            fmt_ms(run.worst_measured_p99_ms),
+            fmt_ms(run.worst_predicted_p99_ms),
+            run.agreement
+                .share_within_tolerance
+                .map_or("-".into(), |s| format!("{:.0}%", s * 100.0)),
+            run.agreement.minutes
+        );
+    }
+    println!("{verdict}");
+    println!(
+        "wrote loadtest-report.json, loadtest-report.md and loadtest-report.html in {}",
+        a.out.display()
+    );
+    let judged = report.runs.last().is_none_or(|r| r.holds_slo);
+    if !judged {
+        return Err(crate::CheckFailed(format!(
+            "{} breaks the SLO in the replayed peak",
+            report.runs.last().map_or("", |r| r.name.as_str())
+        ))
+        .into());
+    }
+    Ok(())
+}
+
+fn fmt_ms(v: Option<f64>) -> String {
+    v.map_or("-".into(), |v| format!("{v:.1}"))
+}
+
+fn rfc3339(unix_s: i64) -> String {
+    jiff::Timestamp::from_second(unix_s).map_or_else(|_| unix_s.to_string(), |t| t.to_string())
+}
+
+fn simulate(d: &Demand, e: &Emulated) -> anyhow::Result<SimResult> {
+    let s = &e.setup;
+    Ok(sim::simulate(d, &s.service, &s.pool, &s.scaler, &s.config)?)
+}
+
+/// Starts the testbed for `e`, sends `curve` to it, stops it.
+fn replay_once(
+    e: &Emulated,
+    curve: &RateCurve,
+    window_start: i64,
+    a: &ReplayCmdArgs,
+    k: u32,
+) -> anyhow::Result<(RunResult, Vec<StepRecord>)> {
+    let cfg = testbed_config(e, window_start, f64::from(k), a.seed, 1000, false)?;
+    let timeout = Duration::from_secs(parse_duration_s(&a.timeout)?);
+    if timeout.is_zero() || timeout > Duration::from_secs(600) {
+        bail!("--timeout {}: expected 1s to 10m", a.timeout);
+    }
+    if a.threads == 0 || a.threads > 64 {
+        bail!("--threads {}: expected 1 to 64", a.threads);
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .context("cannot start the runtime")?;
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .context("cannot listen on 127.0.0.1")?;
+    let addr = listener.local_addr()?;
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let tb = Testbed::start(cfg)?;
+    let server = rt.spawn(serve_testbed(listener, tb.clone(), async {
+        let _ = rx.await;
+    }));
+    let load = LoadConfig {
+        curve: curve.clone(),
+        arrivals: Arrivals::Poisson,
+        seed: a.seed,
+        target: Target::parse(&format!("http://{addr}/v1/recommend"), false)?,
+        request: RequestSpec::new(
+            "POST",
+            &[],
+            Some("{\"user_id\": {{i}}, \"k\": 20}"),
+            Vec::new(),
+            Order::RoundRobin,
+            a.seed,
+        )?,
+        http2: false,
+        timeout,
+        max_in_flight: None,
+        threads: a.threads,
+        connections: 4096,
+        warmup_s: 0.0,
+        keep_histograms: true,
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    let result = run(&load, &stop, |_| {});
+    tb.stop();
+    let _ = tx.send(());
+    let _ = rt.block_on(server);
+    let result = result.map_err(|e| anyhow!("{e}"))?;
+    Ok((result, tb.steps()))
+}
+
+/// Folds a run into emulated minutes beside the prediction.
+#[allow(clippy::too_many_arguments)]
+fn summarise(
+    name: &str,
+    e: &Emulated,
+    initial: u32,
+    r: &RunResult,
+    steps: &[StepRecord],
+    predicted: &SimResult,
+    k: u32,
+    slo: f64,
+) -> ReplayRun {
+    let per_minute = (60 / k) as usize;
+    let minutes = predicted.series.p99_1m_ms.len();
+    let mut out = Vec::with_capacity(minutes);
+    for m in 0..minutes {
+        let secs: Vec<&SecondRow> = r
+            .timeline
+            .iter()
+            .filter(|row| (row.second as usize) / per_minute == m)
+            .collect();
+        let mut h =
+            Histogram::<u64>::new_with_bounds(1, 3_600_000_000, 3).expect("constant, valid bounds");
+        let (mut requests, mut failed_no_answer, mut s5xx, mut timeouts) = (0, 0, 0, 0);
+        let mut target = 0.0;
+        for row in &secs {
+            if let Some(x) = &row.histogram {
+                let _ = h.add(x);
+            }
+            let c = &row.counters;
+            requests += c.completed + c.failed;
+            failed_no_answer += c.failed;
+            timeouts += c.timeouts;
+            s5xx += c.status[4];
+            target += row.target_rps;
+        }
+        let failed = failed_no_answer + s5xx;
+        let measured =
+            p99_failures_slowest(&h, failed_no_answer - timeouts.min(failed_no_answer), s5xx);
+        let in_minute: Vec<&StepRecord> = steps
+            .iter()
+            .filter(|s| (s.t_s as usize) / 60 == m)
+            .collect();
+        let ready = if in_minute.is_empty() {
+            0.0
+        } else {
+            in_minute.iter().map(|s| f64::from(s.ready)).sum::<f64>() / in_minute.len() as f64
+        };
+        out.push(ReplayMinute {
+            minute: m,
+            target_rps: target / secs.len().max(1) as f64,
+            requests,
+            failed,
+            measured_p99_ms: measured,
+            predicted_p99_ms: predicted.series.p99_1m_ms[m],
+            ready,
+            desired: in_minute.iter().map(|s| s.desired).max().unwrap_or(0),
+            nodes: in_minute.iter().map(|s| s.nodes).max().unwrap_or(0),
+            predicted_ready: predicted
+                .series
+                .ready_pods_1m
+                .get(m)
+                .copied()
+                .unwrap_or(0.0),
+        });
+    }
+    let over = out
+        .iter()
+        .filter(|m| m.requests > 0 && m.measured_p99_ms.is_none_or(|p| p > slo))
+        .count();
+    let worst_measured = if out
+        .iter()
+        .any(|m| m.requests > 0 && m.measured_p99_ms.is_none())
+    {
+        None
+    } else {
+        out.iter()
+            .filter_map(|m| m.measured_p99_ms)
+            .reduce(f64::max)
+    };
+    let mut whole = Histogram::<u64>::new_with_bounds(1, 3_600_000_000, 3).expect("valid bounds");
+    let _ = whole.add(&r.measure.latency);
+    let c = &r.measure.counters;
+    let failed = c.failed + c.status[4];
+    let mut notes = e.setup.notes.clone();
+    notes.sort();
+    notes.dedup();
+    ReplayRun {
+        name: name.into(),
+        configuration: e.label.clone(),
+        initial_replicas: initial,
+        holds_slo: over == 0,
+        minutes_over_slo: over,
+        worst_measured_p99_ms: worst_measured,
+        worst_predicted_p99_ms: predicted
+            .series
+            .p99_1m_ms
+            .iter()
+            .flatten()
+            .copied()
+            .reduce(f64::max),
+        measured_p99_ms: p99_failures_slowest(
+            &whole,
+            c.failed - c.timeouts.min(c.failed),
+            c.status[4],
+        ),
+        requests: c.completed + c.failed,
+        failed,
+        generator_limited: c.dropped > 0 || c.conn_waits > 0,
+        lag_p99_ms: r.measure.lag.value_at_quantile(0.99) as f64 / 1000.0,
+        agreement: Agreement::of(&out),
+        minutes: out,
+        notes,
+    }
+}
+
+/// The p99 (ms) of a histogram of answers (5xx ones among them, `fast_failures`) plus
+/// `unrecorded` failures with no latency, every failure counted as slower than any success;
+/// `None` when more than 1% failed or nothing was recorded.
+fn p99_failures_slowest(h: &Histogram<u64>, unrecorded: u64, fast_failures: u64) -> Option<f64> {
+    let recorded = h.len();
+    let total = recorded + unrecorded;
+    let failures = unrecorded + fast_failures;
+    if recorded == 0 || failures as f64 > 0.01 * total as f64 {
+        return None;
+    }
+    // The successes' 99%-of-all quantile, shifted past the fast failures at the bottom.
+    let q = ((0.99 * total as f64) + fast_failures as f64) / recorded as f64;
+    Some(h.value_at_quantile(q.min(1.0)) as f64 / 1000.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hist(values_ms: impl IntoIterator<Item = u64>) -> Histogram<u64> {
+        let mut h = Histogram::<u64>::new_with_bounds(1, 3_600_000_000, 3).expect("bounds");
+        for v in values_ms {
+            h.record(v * 1000).expect("in range");
+        }
+        h
+    }
+
+    #[test]
+    fn failures_count_as_slowest_and_too_many_lose_the_minute() {
+        // 1000 answers 1..=1000 ms: p99 is 990 ms.
+        let h = hist(1..=1000);
+        let p = p99_failures_slowest(&h, 0, 0).expect("p99");
+        assert!((p - 990.0).abs() < 2.0, "{p}");
+        // Five failures with no answer push it to the 985th answer of 1000 and 5 at the top.
+        let p = p99_failures_slowest(&h, 5, 0).expect("p99");
+        assert!((p - 995.0).abs() < 2.0, "{p}");
+        // Ten 503s among the answers (recorded fast, at the bottom) count as slowest too.
+        let h2 = hist((1..=10).map(|_| 1).chain(11..=1000));
+        let p = p99_failures_slowest(&h2, 0, 10);
+        assert_eq!(p.map(|p| p.round()), Some(1000.0));
+        assert_eq!(p99_failures_slowest(&h, 11, 0), None);
+        assert_eq!(p99_failures_slowest(&hist([]), 0, 0), None);
+    }
+}
