@@ -8,6 +8,7 @@ pub mod par;
 pub mod queueing;
 pub mod recommend;
 pub mod report;
+pub mod rollout;
 pub mod sim;
 pub mod telemetry;
 #[cfg(test)]

@@ -128,6 +128,13 @@ fn the_replayed_peak_agrees_with_the_simulator_and_the_proposal_holds() {
     assert!(md.contains("p99 per emulated minute"), "{md}");
     let html = std::fs::read_to_string(dir.path().join("loadtest-report.html")).expect("html");
     assert_eq!(html.matches("<svg").count(), 3);
+    match common::chromium() {
+        Some(browser) => assert_eq!(common::charts_drawn(&browser, &html, dir.path()), "3/3"),
+        None => assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must install chromium (apt-get install chromium): .ci/run does"
+        ),
+    }
 }
 
 #[test]

@@ -76,3 +76,81 @@ pub fn spawn_listening<S: AsRef<std::ffi::OsStr>>(
         .to_string();
     (child, url)
 }
+
+#[allow(dead_code)] // each test binary compiles this module
+/// Chromium from `RIGHTSIZE_CHROMIUM` or the Debian package's path.
+pub fn chromium() -> Option<PathBuf> {
+    std::env::var_os("RIGHTSIZE_CHROMIUM")
+        .map(PathBuf::from)
+        .or_else(|| {
+            ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
+                .iter()
+                .map(PathBuf::from)
+                .find(|p| p.exists())
+        })
+}
+
+#[allow(dead_code)]
+/// Headless Chromium with a throwaway profile.
+pub fn headless(browser: &Path, profile: &Path) -> std::process::Command {
+    let mut c = std::process::Command::new(browser);
+    c.args([
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--hide-scrollbars",
+        "--virtual-time-budget=5000",
+        "--window-size=1100,1400",
+    ])
+    .arg(format!("--user-data-dir={}", profile.display()));
+    c
+}
+
+/// Counts, in the browser, the charts that laid out at a real size and drew their marks.
+const CHART_CHECK: &str = r#"<script>
+addEventListener('load', () => {
+  const charts = [...document.querySelectorAll('svg.chart')];
+  const drawn = charts.filter(svg => {
+    const box = svg.getBoundingClientRect();
+    const marks = svg.querySelectorAll('.series');
+    const inside = [...marks].every(m => { const b = m.getBBox(); return b.x >= 0 && b.y >= 0; });
+    return box.width > 400 && box.height > 100 && marks.length > 0 && inside;
+  });
+  document.body.setAttribute('data-charts', charts.length + '/' + drawn.length);
+});
+</script>"#;
+
+#[allow(dead_code)]
+/// Renders `html` (a report that must run no script of its own) in headless Chromium with
+/// [`CHART_CHECK`] added, and returns "charts/drawn" as the browser counted them.
+pub fn charts_drawn(browser: &Path, html: &str, dir: &Path) -> String {
+    assert!(
+        !html.contains("<script"),
+        "the report itself runs no script"
+    );
+    let probe = dir.join("probe.html");
+    std::fs::write(
+        &probe,
+        html.replace("</body>", &format!("{CHART_CHECK}</body>")),
+    )
+    .expect("write probe");
+    let profile = tempfile::tempdir().expect("profile");
+    let out = headless(browser, profile.path())
+        .arg("--dump-dom")
+        .arg(format!("file://{}", probe.display()))
+        .output()
+        .expect("chromium runs");
+    let dom = String::from_utf8_lossy(&out.stdout);
+    dom.split(r#"data-charts=""#)
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .map_or_else(
+            || format!("no count in {}", &dom[..dom.len().min(300)]),
+            str::to_string,
+        )
+}

@@ -1,0 +1,3 @@
+//! The rollout: the rollback triggers as Prometheus rules with their unit tests.
+
+pub mod alerts;
