@@ -13,18 +13,10 @@ use rightsize_core::rollout::alerts::{
 
 fn inputs(provisioner: ProvisionerKind) -> AlertInputs {
     AlertInputs {
-        namespace: "serving".into(),
-        workload: "reco".into(),
         hpa: "keda-hpa-reco".into(),
         slo_p99_ms: 120.0,
-        baseline_error_rate: 0.0015,
-        error_margin: 0.005,
-        pending_bound_s: 150.0,
-        latency_histogram: "http_request_duration_seconds".into(),
-        requests_counter: "http_requests_total".into(),
-        code_label: "code".into(),
-        selector: "namespace=\"serving\",service=\"reco\"".into(),
         provisioner,
+        ..AlertInputs::example()
     }
 }
 

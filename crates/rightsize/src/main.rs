@@ -10,6 +10,7 @@ mod cmd_ingest;
 mod cmd_loadtest;
 mod cmd_recommend;
 mod cmd_replay;
+mod cmd_rollout;
 mod cmd_serve;
 mod cmd_simulate;
 mod cmd_testbed;
@@ -107,6 +108,15 @@ enum Command {
     ///
     /// Example: rightsize serve --listen 127.0.0.1:0 --workers 1
     Serve(cmd_serve::ServeArgs),
+    /// Write the rollout plan (rollout-plan.md and .html: scope and savings, pre-flight checks,
+    /// phases starting off-peak with observation windows and exit criteria, rollback triggers
+    /// with their numbers, who acts and the commands that restore the saved configuration), the
+    /// triggers as Prometheus rules with promtool unit tests (alerts/) and a Grafana dashboard
+    /// of their signals (dashboards/rollout.json).
+    ///
+    /// Example: rightsize rollout --config k8s/ --analysis analysis/analysis.json
+    /// --recommendation recommendation/ --loadtest-report replay/loadtest-report.json --out plan/
+    Rollout(Box<cmd_rollout::RolloutArgs>),
     /// Run an emulated autoscaled cluster behind one HTTP endpoint: pods with the analysis's
     /// fitted concurrency and service times (real queueing, real latency), scaled by the given
     /// HPA or KEDA configuration with the simulator's own controllers, nodes with a
@@ -140,6 +150,7 @@ fn main() -> ExitCode {
         Command::Loadtest(args) => cmd_loadtest::run_cmd(args),
         Command::Serve(args) => cmd_serve::run(args),
         Command::Testbed(args) => cmd_testbed::run(*args),
+        Command::Rollout(args) => cmd_rollout::run(*args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

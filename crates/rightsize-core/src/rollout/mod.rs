@@ -1,3 +1,6 @@
-//! The rollout: the rollback triggers as Prometheus rules with their unit tests.
+//! The rollout: the plan (phases, triggers, rollback commands), the rollback triggers as
+//! Prometheus rules with their unit tests, and the dashboard of the signals they watch.
 
 pub mod alerts;
+pub mod dashboard;
+pub mod plan;
