@@ -1,4 +1,5 @@
-//! `rightsize rollout`: the rollout plan (rollout-plan.md and .html), the rollback triggers as
+//! `rightsize rollout`: the rollout plan (rollout-plan.md, .html and a two-page .pdf), the
+//! rollback triggers as
 //! Prometheus rules with their promtool unit tests (alerts/), and a Grafana dashboard of the
 //! signals they watch (dashboards/rollout.json), from an analysis, a recommendation and today's
 //! manifests.
@@ -8,6 +9,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, anyhow, bail};
 use clap::Args;
 use rightsize_core::analysis::cost::serving_workload;
+use rightsize_core::report::pdf::two_pages;
 use rightsize_core::rollout::alerts::{
     AlertInputs, ProvisionerKind, prometheus_rule, rule_file, unit_tests,
 };
@@ -234,7 +236,15 @@ pub fn write_rollout(a: &RolloutArgs) -> anyhow::Result<Vec<String>> {
             Ok(())
         })?;
     }
-    Ok(files.iter().map(|(n, _)| n.to_string()).collect())
+    // Two pages: the why and the how on the first, the triggers and the rollback on the second.
+    let pdf = two_pages(&doc, "Rollback triggers").context("cannot set the plan on two pages")?;
+    write_atomic(&a.out.join("rollout-plan.pdf"), |w| {
+        w.write_all(&pdf)?;
+        Ok(())
+    })?;
+    let mut written: Vec<String> = files.iter().map(|(n, _)| n.to_string()).collect();
+    written.insert(2, "rollout-plan.pdf".into());
+    Ok(written)
 }
 
 /// When off-peak most often starts in a day: the hour at which an off-peak stretch begins,

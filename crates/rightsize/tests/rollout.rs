@@ -1,7 +1,8 @@
 //! `rightsize rollout` end to end: a generated week analysed and a proposal searched, then the
 //! plan, the alerts and the dashboard written; the rules pass `promtool check rules`, their unit
 //! tests pass `promtool test rules` where they were written, the dashboard is Grafana JSON with a
-//! panel per signal, and the plan names every trigger and the rollback commands.
+//! panel per signal, the plan names every trigger and the rollback commands, and its PDF has
+//! exactly two pages that hold them (pdfinfo, pdftotext).
 
 mod common;
 
@@ -9,6 +10,16 @@ use std::process::Command;
 
 use common::{fixture, generate_week, rightsize, run_ok};
 use serde_json::Value;
+
+/// Every rollback trigger, by alert name.
+const TRIGGERS: [&str; 6] = [
+    "RightsizeP99AboveSLO",
+    "RightsizeErrorRateAboveBaseline",
+    "RightsizePodsPending",
+    "RightsizeReplicasAtMax",
+    "RightsizeScalerMetricUnavailable",
+    "RightsizeNodeProvisioningFailed",
+];
 
 #[test]
 fn the_plan_alerts_and_dashboard_are_written_and_the_alerts_pass_promtool() {
@@ -45,21 +56,15 @@ fn the_plan_alerts_and_dashboard_are_written_and_the_alerts_pass_promtool() {
     assert!(stdout.contains("alerts/rules.test.yml"), "{stdout}");
     let plan = d.join("plan");
     let md = std::fs::read_to_string(plan.join("rollout-plan.md")).expect("plan");
-    for needle in [
+    for needle in TRIGGERS.iter().chain(&[
         "Pre-flight checks",
         "1. Shadow",
         "2. Canary",
         "3. All",
-        "RightsizeP99AboveSLO",
-        "RightsizeErrorRateAboveBaseline",
-        "RightsizePodsPending",
-        "RightsizeReplicasAtMax",
-        "RightsizeScalerMetricUnavailable",
-        "RightsizeNodeProvisioningFailed",
         "kubectl apply -f saved/current.yaml",
         "eksctl scale nodegroup --cluster",
         "p99 <= 100 ms",
-    ] {
+    ]) {
         assert!(md.contains(needle), "{needle:?} missing:\n{md}");
     }
     let html = std::fs::read_to_string(plan.join("rollout-plan.html")).expect("html");
@@ -70,6 +75,33 @@ fn the_plan_alerts_and_dashboard_are_written_and_the_alerts_pass_promtool() {
         None => assert!(
             std::env::var_os("CI").is_none(),
             "CI must install chromium (apt-get install chromium): .ci/run does"
+        ),
+    }
+    // The PDF: exactly two pages, holding every trigger (read back by poppler).
+    match Command::new("pdfinfo")
+        .arg(plan.join("rollout-plan.pdf"))
+        .output()
+    {
+        Ok(info) => {
+            let info = String::from_utf8_lossy(&info.stdout);
+            assert!(info.contains("Pages:           2"), "{info}");
+            assert!(info.contains("A4"), "{info}");
+            let text = Command::new("pdftotext")
+                .arg(plan.join("rollout-plan.pdf"))
+                .arg("-")
+                .output()
+                .expect("pdftotext runs");
+            let text = String::from_utf8_lossy(&text.stdout);
+            for needle in TRIGGERS
+                .iter()
+                .chain(&["kubectl apply -f saved/current.yaml", "Pre-flight checks"])
+            {
+                assert!(text.contains(needle), "{needle:?} not in the PDF:\n{text}");
+            }
+        }
+        Err(_) => assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must install pdfinfo (apt-get install poppler-utils): .ci/run does"
         ),
     }
     let dash: Value = serde_json::from_str(

@@ -3,6 +3,7 @@
 
 pub mod analysis;
 pub mod doc;
+pub mod pdf;
 pub mod replay;
 pub mod svg;
 
