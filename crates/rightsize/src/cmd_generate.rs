@@ -27,6 +27,13 @@ enum Compress {
     Zstd,
 }
 
+/// Built-in scenarios.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Scenario {
+    /// The demo's week (GenerateConfig::demo in rightsize-core).
+    Demo,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Timestamps {
     /// 2025-11-24T20:00:00.123456Z (Parquet: a UTC timestamp column)
@@ -95,6 +102,12 @@ pub struct GenerateArgs {
     /// Seed of the random stream: same seed, same bytes.
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// A built-in scenario instead of the plain diurnal week: `demo` is the week `rightsize
+    /// demo` analyses (bursts, today's CPU HPA pinned high at night, a mid-week rollout, cold
+    /// starts; --peak-rps and --pods are then the scenario's). --days, --start, --sample-rate and
+    /// --seed still apply.
+    #[arg(long, value_enum)]
+    scenario: Option<Scenario>,
     /// Timestamp form.
     #[arg(long, value_enum, default_value_t = Timestamps::Rfc3339)]
     timestamps: Timestamps,
@@ -187,12 +200,22 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<()> {
         .compress
         .or(inferred_compress)
         .unwrap_or(Compress::None);
-    let mut cfg = GenerateConfig {
-        duration_s: (args.days * 86_400.0).round() as u64,
-        peak_rps: args.peak_rps,
-        sample_rate: args.sample_rate,
-        seed: args.seed,
-        ..GenerateConfig::default()
+    let scenario = matches!(args.scenario, Some(Scenario::Demo));
+    let mut cfg = if scenario {
+        GenerateConfig {
+            duration_s: (args.days * 86_400.0).round() as u64,
+            sample_rate: args.sample_rate,
+            seed: args.seed,
+            ..GenerateConfig::demo()
+        }
+    } else {
+        GenerateConfig {
+            duration_s: (args.days * 86_400.0).round() as u64,
+            peak_rps: args.peak_rps,
+            sample_rate: args.sample_rate,
+            seed: args.seed,
+            ..GenerateConfig::default()
+        }
     };
     if let Some(start) = args.start {
         cfg.start_unix_s = start.as_second();
@@ -203,10 +226,12 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<()> {
     if let Some(rows) = args.rows {
         cfg = cfg.with_expected_rows(rows);
     }
-    cfg.pods = args.pods.unwrap_or_else(|| {
-        let needed = cfg.peak_rps / (0.6 * cfg.pod_capacity_rps);
-        (needed.ceil() as u32).max(3)
-    });
+    if !scenario {
+        cfg.pods = args.pods.unwrap_or_else(|| {
+            let needed = cfg.peak_rps / (0.6 * cfg.pod_capacity_rps);
+            (needed.ceil() as u32).max(3)
+        });
+    }
     let pods = cfg.pod_names();
     let rows = Generator::new(cfg);
     let ts = match args.timestamps {

@@ -174,7 +174,7 @@ pub fn run_replay(a: ReplayCmdArgs) -> anyhow::Result<()> {
             .map_or(1, |r| r.round().max(1.0) as u32);
         e.setup.config.initial_replicas = Some(initial);
         let predicted = simulate(&emulated, &e)?;
-        eprintln!("{label}: {} from {initial} replicas", e.label);
+        eprintln!("{}, from {initial} replicas", e.label);
         let (result, steps) = replay_once(&e, &curve, window_start, &a, k)?;
         real_seconds = result.elapsed_s;
         runs.push(summarise(

@@ -4,6 +4,7 @@
 
 mod cmd_analyze;
 mod cmd_config;
+mod cmd_demo;
 mod cmd_export;
 mod cmd_generate;
 mod cmd_ingest;
@@ -108,6 +109,14 @@ enum Command {
     ///
     /// Example: rightsize serve --listen 127.0.0.1:0 --workers 1
     Serve(cmd_serve::ServeArgs),
+    /// The whole pipeline on a built-in scenario, in about a minute and a half: a generated week
+    /// of a recommendation cluster (1% sampled telemetry, bursts, today's HPA pinned high at night
+    /// on an eksctl node group, a mid-week rollout, cold starts), analysed, a proposal searched,
+    /// the peak replayed against the emulated cluster, the rollout plan, alerts, dashboard and
+    /// load-test exports written, with index.html to start from.
+    ///
+    /// Example: rightsize demo --out rightsize-demo
+    Demo(cmd_demo::DemoArgs),
     /// Write the rollout plan (rollout-plan.md and .html: scope and savings, pre-flight checks,
     /// phases starting off-peak with observation windows and exit criteria, rollback triggers
     /// with their numbers, who acts and the commands that restore the saved configuration), the
@@ -137,9 +146,9 @@ enum Command {
 #[error("{0}")]
 pub struct CheckFailed(pub String);
 
-fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let result = match cli.command {
+/// Runs one subcommand.
+fn dispatch(command: Command) -> anyhow::Result<()> {
+    match command {
         Command::Ingest(args) => cmd_ingest::run(args),
         Command::Generate(args) => cmd_generate::run(args),
         Command::Config(args) => cmd_config::run(args),
@@ -151,7 +160,22 @@ fn main() -> ExitCode {
         Command::Serve(args) => cmd_serve::run(args),
         Command::Testbed(args) => cmd_testbed::run(*args),
         Command::Rollout(args) => cmd_rollout::run(*args),
-    };
+        Command::Demo(args) => cmd_demo::run(args),
+    }
+}
+
+/// Parses `args` (without the program name) as a command line and runs it: how `demo` runs
+/// the steps a user would type.
+pub fn run_args(args: &[std::ffi::OsString]) -> anyhow::Result<()> {
+    let mut argv = vec![std::ffi::OsString::from("rightsize")];
+    argv.extend(args.iter().cloned());
+    let cli = Cli::try_parse_from(argv).map_err(|e| anyhow::anyhow!("{e}"))?;
+    dispatch(cli.command)
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = dispatch(cli.command);
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

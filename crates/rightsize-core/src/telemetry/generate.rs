@@ -69,6 +69,11 @@ pub struct GenerateConfig {
     /// `start_unix_s`, highest 1 (see [`shape_from_counts`]); the rate is `peak_rps` times it
     /// (0 past its end).
     pub shape: Option<std::sync::Arc<[f64]>>,
+    /// Campaigns: windows in which the rate is multiplied.
+    pub bursts: Vec<Burst>,
+    /// A rolling update at this second of the span that replaces every pod (25% at a time,
+    /// each new pod serving before an old one stops), `None` without one.
+    pub rollout_at_s: Option<u64>,
 }
 
 /// A rate shape from per-second request counts (a recorded trace): a moving mean over
@@ -78,6 +83,35 @@ pub fn shape_from_counts(counts: &[f64], smooth_s: usize) -> Option<Vec<f64>> {
     let smoothed = crate::analysis::traffic::smooth(counts, smooth_s.max(1) | 1);
     let top = smoothed.iter().copied().fold(0.0, f64::max);
     (top > 0.0).then(|| smoothed.iter().map(|v| v / top).collect())
+}
+
+/// A campaign: from `start_s` (seconds from the span's start) for `duration_s`, the rate is
+/// multiplied by `factor`, ramping in and out over [`BURST_RAMP_S`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Burst {
+    /// Seconds from the span's start.
+    pub start_s: u64,
+    /// How long it lasts, ramps included.
+    pub duration_s: u64,
+    /// The rate's multiplier at its height.
+    pub factor: f64,
+}
+
+/// Seconds a burst takes to reach its height and to fade.
+pub const BURST_RAMP_S: f64 = 300.0;
+
+impl Burst {
+    /// The multiplier at `s` seconds from the span's start.
+    fn at(&self, s: f64) -> f64 {
+        let (a, b) = (self.start_s as f64, (self.start_s + self.duration_s) as f64);
+        if s < a || s >= b {
+            return 1.0;
+        }
+        let ramp = BURST_RAMP_S.min((b - a) / 2.0).max(1.0);
+        let up = ((s - a) / ramp).min(1.0);
+        let down = ((b - s) / ramp).min(1.0);
+        1.0 + (self.factor - 1.0) * up.min(down)
+    }
 }
 
 /// How many pods serve when.
@@ -191,13 +225,70 @@ impl Default for GenerateConfig {
             latency_model: LatencyModel::LoadFactor,
             cold_start: ColdStart::default(),
             shape: None,
+            bursts: Vec::new(),
+            rollout_at_s: None,
         }
     }
 }
 
 impl GenerateConfig {
+    /// The demo's week of a recommendation cluster: a diurnal and weekly pattern peaking at
+    /// 2,000 req/s at 20:00 UTC, three campaign bursts (Tuesday noon ×1.6 for 90 minutes,
+    /// Thursday 19:00 ×1.4 for an hour, Saturday 15:00 ×1.5 for two hours), today's CPU HPA
+    /// pinned high at night (12-40 pods at 60%, a ten-minute scale-down window), pods of four
+    /// workers (M/G/c latency, 18 ms median service), a rolling update on Wednesday at 14:00
+    /// that replaces every pod, new pods twice as slow for their first three minutes; 1% of
+    /// requests written.
+    pub fn demo() -> GenerateConfig {
+        let day = 86_400;
+        GenerateConfig {
+            peak_rps: 2_000.0,
+            sample_rate: 0.01,
+            pods: 12,
+            scaling: PodScaling::CpuHpa(CpuHpaWorld {
+                min_replicas: 12,
+                max_replicas: 40,
+                target_utilization: 0.6,
+                scale_down_stabilization_s: 600,
+                ready_delay_s: 45,
+                ..CpuHpaWorld::default()
+            }),
+            latency_model: LatencyModel::Queue { servers_per_pod: 4 },
+            cold_start: ColdStart {
+                duration_s: 180,
+                factor: 2.0,
+            },
+            bursts: vec![
+                Burst {
+                    start_s: day + 12 * 3600,
+                    duration_s: 90 * 60,
+                    factor: 1.6,
+                },
+                Burst {
+                    start_s: 3 * day + 19 * 3600,
+                    duration_s: 3600,
+                    factor: 1.4,
+                },
+                Burst {
+                    start_s: 5 * day + 15 * 3600,
+                    duration_s: 2 * 3600,
+                    factor: 1.5,
+                },
+            ],
+            rollout_at_s: Some(2 * day + 14 * 3600),
+            ..GenerateConfig::default()
+        }
+    }
+
     /// The full (unsampled) request rate at Unix second `t`.
     pub fn rate_at(&self, t: i64) -> f64 {
+        let base = self.base_rate_at(t);
+        let s = (t - self.start_unix_s) as f64;
+        self.bursts.iter().fold(base, |r, b| r * b.at(s))
+    }
+
+    /// The rate without bursts.
+    fn base_rate_at(&self, t: i64) -> f64 {
         if let Some(shape) = &self.shape {
             let i = t - self.start_unix_s;
             return usize::try_from(i)
@@ -234,8 +325,22 @@ impl GenerateConfig {
     }
 
     /// Every pod's life, in creation order (the index is the pod's id in [`GenRow::pod`]).
-    /// Deterministic: the HPA acts on the expected rate, not the sampled one.
+    /// Deterministic: the HPA acts on the expected rate, not the sampled one. A rollout
+    /// replaces the pods serving at its time.
     pub fn replica_plan(&self) -> Vec<PodLife> {
+        let mut lives = self.scaled_plan();
+        if let Some(at) = self.rollout_at_s {
+            let delay = match &self.scaling {
+                PodScaling::CpuHpa(w) => w.ready_delay_s,
+                PodScaling::Fixed => 30,
+            };
+            roll_out(&mut lives, at, delay.max(1), self.duration_s);
+        }
+        lives
+    }
+
+    /// The pods' lives from the scaling alone.
+    fn scaled_plan(&self) -> Vec<PodLife> {
         let end = self.duration_s;
         let PodScaling::CpuHpa(w) = &self.scaling else {
             return (0..self.pods.max(1))
@@ -322,22 +427,55 @@ impl GenerateConfig {
     }
 
     /// The pods' names: Deployment-style `reco-<hash>-<suffix>`, one per pod of the
-    /// [`replica_plan`](Self::replica_plan).
+    /// [`replica_plan`](Self::replica_plan); pods created from a rollout on carry the new
+    /// ReplicaSet's hash.
     pub fn pod_names(&self) -> Vec<String> {
-        let count = match self.scaling {
-            PodScaling::Fixed => self.pods.max(1) as usize,
-            PodScaling::CpuHpa(_) => self.replica_plan().len(),
-        };
+        let plan = self.replica_plan();
         let mut rng = Xoshiro256PlusPlus::seed_from_u64(self.seed ^ 0x9e37_79b9_7f4a_7c15);
         const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
-        (0..count)
-            .map(|_| {
+        plan.iter()
+            .map(|life| {
                 let suffix: String = (0..5)
                     .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
                     .collect();
-                format!("reco-7c9f5d6b4-{suffix}")
+                let hash = match self.rollout_at_s {
+                    Some(at) if life.created_s >= at => "5f8d7c9b6",
+                    _ => "7c9f5d6b4",
+                };
+                format!("reco-{hash}-{suffix}")
             })
             .collect()
+    }
+}
+
+/// A rolling update at `at` (maxSurge 25%, maxUnavailable 0): the pods serving then are
+/// replaced a quarter at a time; each batch's new pods are created together, serve after
+/// `delay`, and the old ones stop as they do. A replacement keeps the old pod's planned end.
+fn roll_out(lives: &mut Vec<PodLife>, at: u64, delay: u64, end: u64) {
+    if at >= end {
+        return;
+    }
+    let old: Vec<usize> = (0..lives.len())
+        .filter(|&i| lives[i].ready_s <= at && at < lives[i].deleted_s)
+        .collect();
+    let batch = old.len().div_ceil(4).max(1);
+    for (k, chunk) in old.chunks(batch).enumerate() {
+        let t = at + k as u64 * delay;
+        for &i in chunk {
+            if lives[i].deleted_s <= t || t >= end {
+                continue;
+            }
+            let planned_end = lives[i].deleted_s;
+            let ready = (t + delay).min(end);
+            lives[i].deleted_s = ready.min(planned_end);
+            if ready < planned_end {
+                lives.push(PodLife {
+                    created_s: t,
+                    ready_s: ready,
+                    deleted_s: planned_end,
+                });
+            }
+        }
     }
 }
 
@@ -649,6 +787,82 @@ mod tests {
             sample_rate: 0.05,
             ..GenerateConfig::default()
         }
+    }
+
+    #[test]
+    fn a_burst_multiplies_the_rate_with_ramps() {
+        let cfg = GenerateConfig {
+            bursts: vec![Burst {
+                start_s: 3600,
+                duration_s: 3600,
+                factor: 1.5,
+            }],
+            ..small()
+        };
+        let plain = GenerateConfig { ..small() };
+        let t0 = cfg.start_unix_s;
+        let ratio = |s: i64| cfg.rate_at(t0 + s) / plain.rate_at(t0 + s);
+        assert_eq!(ratio(3599), 1.0);
+        assert!((ratio(3600 + 150) - 1.25).abs() < 1e-9);
+        assert!((ratio(5400) - 1.5).abs() < 1e-9);
+        assert!((ratio(7200 - 150) - 1.25).abs() < 1e-9);
+        assert_eq!(ratio(7200), 1.0);
+    }
+
+    #[test]
+    fn a_rollout_replaces_every_serving_pod_a_quarter_at_a_time() {
+        let cfg = GenerateConfig {
+            duration_s: 7200,
+            pods: 8,
+            rollout_at_s: Some(3600),
+            cold_start: ColdStart {
+                duration_s: 120,
+                factor: 2.0,
+            },
+            ..small()
+        };
+        let plan = cfg.replica_plan();
+        assert_eq!(plan.len(), 16);
+        let serving = |s: u64| {
+            plan.iter()
+                .filter(|l| l.ready_s <= s && s < l.deleted_s)
+                .count()
+        };
+        // Never fewer than the replicas; at most a quarter more while a batch starts.
+        for s in (0..7200).step_by(5) {
+            assert!((8..=10).contains(&serving(s)), "{s}: {}", serving(s));
+        }
+        // After four batches of 30 s, only new pods serve.
+        assert!(plan[..8].iter().all(|l| l.deleted_s <= 3600 + 4 * 30));
+        assert!(
+            plan[8..]
+                .iter()
+                .all(|l| l.created_s >= 3600 && l.deleted_s == 7200)
+        );
+        let names = cfg.pod_names();
+        assert!(names[..8].iter().all(|n| n.starts_with("reco-7c9f5d6b4-")));
+        assert!(names[8..].iter().all(|n| n.starts_with("reco-5f8d7c9b6-")));
+        // New pods are cold: their first two minutes are slower.
+        let rows: Vec<GenRow> = Generator::new(cfg.clone()).collect();
+        let mean = |pred: &dyn Fn(&GenRow) -> bool| {
+            let v: Vec<f64> = rows
+                .iter()
+                .filter(|r| pred(r))
+                .map(|r| r.latency_us as f64)
+                .collect();
+            v.iter().sum::<f64>() / v.len().max(1) as f64
+        };
+        let start = cfg.start_unix_s * 1_000_000_000;
+        let cold = mean(&|r: &GenRow| {
+            let life = plan[r.pod as usize];
+            let s = ((r.ts_ns - start) / 1_000_000_000) as u64;
+            r.status == 200 && life.created_s > 0 && s < life.ready_s + 120
+        });
+        let warm = mean(&|r: &GenRow| {
+            let s = ((r.ts_ns - start) / 1_000_000_000) as u64;
+            r.status == 200 && s > 4000
+        });
+        assert!(cold > 1.6 * warm, "cold {cold} warm {warm}");
     }
 
     #[test]
