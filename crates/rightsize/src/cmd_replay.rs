@@ -19,6 +19,7 @@ use rightsize_core::sim::{self, Demand, SimResult};
 use rightsize_load::request::{Order, RequestSpec};
 use rightsize_load::run::{LoadConfig, RunResult, run};
 use rightsize_load::stats::SecondRow;
+use rightsize_load::summary::summarize;
 use rightsize_load::target::Target;
 use rightsize_serve::testbed::{StepRecord, Testbed, serve_testbed};
 
@@ -162,6 +163,7 @@ pub fn run_replay(a: ReplayCmdArgs) -> anyhow::Result<()> {
         configs.push(("proposal", Some(p)));
     }
     let mut runs = Vec::new();
+    let mut raw = Vec::new();
     let mut real_seconds = 0.0;
     for (label, pol) in configs {
         let mut e = emulate(&facts, &base, pol, &a.cluster, &opts)?;
@@ -175,8 +177,13 @@ pub fn run_replay(a: ReplayCmdArgs) -> anyhow::Result<()> {
         e.setup.config.initial_replicas = Some(initial);
         let predicted = simulate(&emulated, &e)?;
         eprintln!("{}, from {initial} replicas", e.label);
-        let (result, steps) = replay_once(&e, &curve, window_start, &a, k)?;
+        let (result, steps, load) = replay_once(&e, &curve, window_start, &a, k)?;
         real_seconds = result.elapsed_s;
+        // The load generator's own summary of the run, as `rightsize loadtest` writes it.
+        raw.push((
+            format!("loadtest-{label}.json"),
+            summarize(&load, &result, &[], Some(slo)),
+        ));
         runs.push(summarise(
             label, &e, initial, &result, &steps, &predicted, k, slo,
         ));
@@ -201,6 +208,13 @@ pub fn run_replay(a: ReplayCmdArgs) -> anyhow::Result<()> {
         writeln!(w)?;
         Ok(())
     })?;
+    for (name, summary) in &raw {
+        write_atomic(&a.out.join(name), |w| {
+            serde_json::to_writer_pretty(&mut *w, summary)?;
+            writeln!(w)?;
+            Ok(())
+        })?;
+    }
     write_atomic(&a.out.join("loadtest-report.md"), |w| {
         w.write_all(doc.markdown("loadtest-report.html").as_bytes())?;
         Ok(())
@@ -227,7 +241,11 @@ pub fn run_replay(a: ReplayCmdArgs) -> anyhow::Result<()> {
     }
     println!("{verdict}");
     println!(
-        "wrote loadtest-report.json, loadtest-report.md and loadtest-report.html in {}",
+        "wrote loadtest-report.json, loadtest-report.md, loadtest-report.html and {} in {}",
+        raw.iter()
+            .map(|(n, _)| n.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
         a.out.display()
     );
     let judged = report.runs.last().is_none_or(|r| r.holds_slo);
@@ -261,7 +279,7 @@ fn replay_once(
     window_start: i64,
     a: &ReplayCmdArgs,
     k: u32,
-) -> anyhow::Result<(RunResult, Vec<StepRecord>)> {
+) -> anyhow::Result<(RunResult, Vec<StepRecord>, LoadConfig)> {
     let cfg = testbed_config(e, window_start, f64::from(k), a.seed, 1000, false)?;
     let timeout = Duration::from_secs(parse_duration_s(&a.timeout)?);
     if timeout.is_zero() || timeout > Duration::from_secs(600) {
@@ -311,7 +329,7 @@ fn replay_once(
     let _ = tx.send(());
     let _ = rt.block_on(server);
     let result = result.map_err(|e| anyhow!("{e}"))?;
-    Ok((result, tb.steps()))
+    Ok((result, tb.steps(), load))
 }
 
 /// Folds a run into emulated minutes beside the prediction.

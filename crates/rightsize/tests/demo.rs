@@ -65,6 +65,13 @@ fn the_demo_writes_the_whole_bundle_and_every_file_checks_out() {
     assert_eq!(l["schema_version"], 1);
     assert_eq!(l["runs"][1]["name"], "proposal");
     assert_eq!(l["runs"][1]["holds_slo"], true, "{}", l["verdict"]);
+    for run in ["today", "proposal"] {
+        let raw = json(&out.join(format!("loadtest-{run}.json")));
+        assert!(
+            raw["completed"].as_u64().expect("completed") > 10_000,
+            "{run}"
+        );
+    }
     let d = json(&out.join("dashboards/rollout.json"));
     assert_eq!(d["panels"].as_array().expect("panels").len(), 7);
 

@@ -124,6 +124,22 @@ fn the_replayed_peak_agrees_with_the_simulator_and_the_proposal_holds() {
         "{desired:?}"
     );
     assert!(stdout.contains("proposal held the SLO"), "{stdout}");
+    // The load generator's raw summary of each run, as `rightsize loadtest` writes it.
+    for (k, name) in ["today", "proposal"].iter().enumerate() {
+        let raw: Value = serde_json::from_str(
+            &std::fs::read_to_string(dir.path().join(format!("loadtest-{name}.json")))
+                .expect("raw summary"),
+        )
+        .expect("JSON");
+        assert_eq!(
+            raw["completed"]
+                .as_u64()
+                .map(|c| c + raw["failed"].as_u64().unwrap_or(0)),
+            runs[k]["requests"].as_u64(),
+            "{name}: {raw}"
+        );
+        assert_eq!(raw["slo"]["ok"], true, "{name}");
+    }
     let md = std::fs::read_to_string(dir.path().join("loadtest-report.md")).expect("md");
     assert!(md.contains("p99 per emulated minute"), "{md}");
     let html = std::fs::read_to_string(dir.path().join("loadtest-report.html")).expect("html");
