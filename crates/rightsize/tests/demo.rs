@@ -1,8 +1,8 @@
 //! `rightsize demo` end to end: the whole bundle from one command, and every file in it checked
 //! — JSON parses with its schema version, manifests read back by the cluster model, the
 //! PrometheusRule's rules pass promtool and their unit tests, the PDF has two pages holding the
-//! triggers, every HTML page renders in headless Chromium with its charts, the k6 script is
-//! valid JavaScript and the locustfile valid Python.
+//! triggers, every HTML page renders in headless Chromium with its charts and is screenshotted,
+//! the k6 script is valid JavaScript and the locustfile valid Python.
 
 mod common;
 
@@ -131,6 +131,25 @@ fn the_demo_writes_the_whole_bundle_and_every_file_checks_out() {
         ] {
             let html = std::fs::read_to_string(out.join(page)).expect("page");
             assert_eq!(charts_drawn(&browser, &html, dir.path()), charts, "{page}");
+            // A screenshot of the page as a person sees it: a real image, not a blank one.
+            let shot = dir.path().join(format!("{page}.png"));
+            let profile = tempfile::tempdir().expect("profile");
+            let o = common::headless(&browser, profile.path())
+                .arg(format!("--screenshot={}", shot.display()))
+                .arg(format!("file://{}", out.join(page).display()))
+                .output()
+                .expect("chromium runs");
+            let png = std::fs::read(&shot).unwrap_or_else(|_| {
+                panic!(
+                    "no screenshot of {page}: {}",
+                    String::from_utf8_lossy(&o.stderr)
+                )
+            });
+            assert!(
+                png.starts_with(b"\x89PNG") && png.len() > 15_000,
+                "{page}: {} bytes",
+                png.len()
+            );
         }
         let index = std::fs::read_to_string(out.join("index.html")).expect("index");
         for link in [
