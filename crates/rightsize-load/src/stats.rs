@@ -8,7 +8,7 @@ use serde::Serialize;
 const HIGHEST_US: u64 = 3_600_000_000;
 
 /// A latency histogram in microseconds, 3 significant digits.
-pub(crate) fn histogram() -> Histogram<u64> {
+pub fn histogram() -> Histogram<u64> {
     let mut h = Histogram::new_with_bounds(1, HIGHEST_US, 3).expect("constant, valid bounds");
     h.auto(true);
     h

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use hdrhistogram::Histogram;
 use serde::Serialize;
 
 use crate::run::{LoadConfig, RunResult};
@@ -278,12 +279,54 @@ fn observe(t: &Threshold, p: &PhaseStats) -> Option<f64> {
 /// The p99 of intended-time latency over every request sent, a failure counting as slower than
 /// any answer (timeouts are already in the histogram at the time they were given up).
 pub fn p99_counting_failures(p: &PhaseStats) -> Option<f64> {
-    let recorded = p.latency.len();
     let unrecorded = p.counters.failed - p.counters.timeouts.min(p.counters.failed);
+    p99_failures_slowest(&p.latency, unrecorded, 0)
+}
+
+/// The p99 (ms) of a histogram of answers (`fast_failures` of them failures, e.g. 5xx answered
+/// at once) plus `unrecorded` failures with no latency, every failure counted as slower than any
+/// success; `None` when more than 1% failed or nothing was recorded.
+pub fn p99_failures_slowest(
+    h: &Histogram<u64>,
+    unrecorded: u64,
+    fast_failures: u64,
+) -> Option<f64> {
+    let recorded = h.len();
     let total = recorded + unrecorded;
-    if recorded == 0 {
+    if recorded == 0 || (unrecorded + fast_failures) as f64 > 0.01 * total as f64 {
         return None;
     }
-    let q = 0.99 * total as f64 / recorded as f64;
-    (q <= 1.0).then(|| p.latency.value_at_quantile(q) as f64 / 1000.0)
+    // The successes' 99%-of-all quantile, shifted past the fast failures at the bottom.
+    let q = (0.99 * total as f64 + fast_failures as f64) / recorded as f64;
+    Some(h.value_at_quantile(q.min(1.0)) as f64 / 1000.0)
+}
+
+#[cfg(test)]
+mod p99_tests {
+    use super::*;
+
+    fn hist(values_ms: impl IntoIterator<Item = u64>) -> Histogram<u64> {
+        let mut h = crate::stats::histogram();
+        for v in values_ms {
+            h.record(v * 1000).expect("in range");
+        }
+        h
+    }
+
+    #[test]
+    fn failures_count_as_slowest_and_too_many_lose_the_minute() {
+        // 1000 answers 1..=1000 ms: p99 is 990 ms.
+        let h = hist(1..=1000);
+        let p = p99_failures_slowest(&h, 0, 0).expect("p99");
+        assert!((p - 990.0).abs() < 2.0, "{p}");
+        // Five failures with no answer push it to the 985th answer of 1000 and 5 at the top.
+        let p = p99_failures_slowest(&h, 5, 0).expect("p99");
+        assert!((p - 995.0).abs() < 2.0, "{p}");
+        // Ten 503s among the answers (recorded fast, at the bottom) count as slowest too.
+        let h2 = hist((1..=10).map(|_| 1).chain(11..=1000));
+        let p = p99_failures_slowest(&h2, 0, 10);
+        assert_eq!(p.map(|p| p.round()), Some(1000.0));
+        assert_eq!(p99_failures_slowest(&h, 11, 0), None);
+        assert_eq!(p99_failures_slowest(&hist([]), 0, 0), None);
+    }
 }

@@ -18,8 +18,8 @@ use rightsize_core::report::replay::{
 use rightsize_core::sim::{self, Demand, SimResult};
 use rightsize_load::request::{Order, RequestSpec};
 use rightsize_load::run::{LoadConfig, RunResult, run};
-use rightsize_load::stats::SecondRow;
-use rightsize_load::summary::summarize;
+use rightsize_load::stats::histogram;
+use rightsize_load::summary::{p99_failures_slowest, summarize};
 use rightsize_load::target::Target;
 use rightsize_serve::testbed::{StepRecord, Testbed, serve_testbed};
 
@@ -346,58 +346,76 @@ fn summarise(
 ) -> ReplayRun {
     let per_minute = (60 / k) as usize;
     let minutes = predicted.series.p99_1m_ms.len();
-    let mut out = Vec::with_capacity(minutes);
-    for m in 0..minutes {
-        let secs: Vec<&SecondRow> = r
-            .timeline
-            .iter()
-            .filter(|row| (row.second as usize) / per_minute == m)
-            .collect();
-        let mut h =
-            Histogram::<u64>::new_with_bounds(1, 3_600_000_000, 3).expect("constant, valid bounds");
-        let (mut requests, mut failed_no_answer, mut s5xx, mut timeouts) = (0, 0, 0, 0);
-        let mut target = 0.0;
-        for row in &secs {
-            if let Some(x) = &row.histogram {
-                let _ = h.add(x);
-            }
-            let c = &row.counters;
-            requests += c.completed + c.failed;
-            failed_no_answer += c.failed;
-            timeouts += c.timeouts;
-            s5xx += c.status[4];
-            target += row.target_rps;
-        }
-        let failed = failed_no_answer + s5xx;
-        let measured =
-            p99_failures_slowest(&h, failed_no_answer - timeouts.min(failed_no_answer), s5xx);
-        let in_minute: Vec<&StepRecord> = steps
-            .iter()
-            .filter(|s| (s.t_s as usize) / 60 == m)
-            .collect();
-        let ready = if in_minute.is_empty() {
-            0.0
-        } else {
-            in_minute.iter().map(|s| f64::from(s.ready)).sum::<f64>() / in_minute.len() as f64
-        };
-        out.push(ReplayMinute {
-            minute: m,
-            target_rps: target / secs.len().max(1) as f64,
-            requests,
-            failed,
-            measured_p99_ms: measured,
-            predicted_p99_ms: predicted.series.p99_1m_ms[m],
-            ready,
-            desired: in_minute.iter().map(|s| s.desired).max().unwrap_or(0),
-            nodes: in_minute.iter().map(|s| s.nodes).max().unwrap_or(0),
-            predicted_ready: predicted
-                .series
-                .ready_pods_1m
-                .get(m)
-                .copied()
-                .unwrap_or(0.0),
-        });
+    // Each second's counts and histogram into its emulated minute, in one pass.
+    #[derive(Default)]
+    struct Acc {
+        hist: Option<Histogram<u64>>,
+        seconds: usize,
+        target: f64,
+        requests: u64,
+        no_answer: u64,
+        timeouts: u64,
+        s5xx: u64,
     }
+    let mut acc: Vec<Acc> = (0..minutes).map(|_| Acc::default()).collect();
+    for row in &r.timeline {
+        let Some(a) = acc.get_mut(row.second as usize / per_minute) else {
+            continue;
+        };
+        if let Some(x) = &row.histogram {
+            let _ = a.hist.get_or_insert_with(histogram).add(x);
+        }
+        let c = &row.counters;
+        a.seconds += 1;
+        a.target += row.target_rps;
+        a.requests += c.completed + c.failed;
+        a.no_answer += c.failed;
+        a.timeouts += c.timeouts;
+        a.s5xx += c.status[4];
+    }
+    // The testbed's emulated seconds, likewise: ready pods summed, the most desired and nodes.
+    let mut pods = vec![(0.0, 0usize, 0u32, 0u32); minutes];
+    for st in steps {
+        if let Some(p) = pods.get_mut(st.t_s as usize / 60) {
+            p.0 += f64::from(st.ready);
+            p.1 += 1;
+            p.2 = p.2.max(st.desired);
+            p.3 = p.3.max(st.nodes);
+        }
+    }
+    let empty = histogram();
+    let out: Vec<ReplayMinute> = acc
+        .iter()
+        .zip(&pods)
+        .enumerate()
+        .map(
+            |(m, (a, &(ready_sum, steps_in, desired, nodes)))| ReplayMinute {
+                minute: m,
+                target_rps: a.target / a.seconds.max(1) as f64,
+                requests: a.requests,
+                failed: a.no_answer + a.s5xx,
+                measured_p99_ms: p99_failures_slowest(
+                    a.hist.as_ref().unwrap_or(&empty),
+                    a.no_answer - a.timeouts.min(a.no_answer),
+                    a.s5xx,
+                ),
+                predicted_p99_ms: predicted.series.p99_1m_ms[m],
+                ready: if steps_in == 0 {
+                    0.0
+                } else {
+                    ready_sum / steps_in as f64
+                },
+                desired,
+                nodes,
+                predicted_ready: predicted
+                    .series
+                    .ready_pods_1m
+                    .get(m)
+                    .copied()
+                    .unwrap_or(0.0),
+            },
+        )
+        .collect();
     let over = out
         .iter()
         .filter(|m| m.requests > 0 && m.measured_p99_ms.is_none_or(|p| p > slo))
@@ -412,8 +430,6 @@ fn summarise(
             .filter_map(|m| m.measured_p99_ms)
             .reduce(f64::max)
     };
-    let mut whole = Histogram::<u64>::new_with_bounds(1, 3_600_000_000, 3).expect("valid bounds");
-    let _ = whole.add(&r.measure.latency);
     let c = &r.measure.counters;
     let failed = c.failed + c.status[4];
     let mut notes = e.setup.notes.clone();
@@ -434,7 +450,7 @@ fn summarise(
             .copied()
             .reduce(f64::max),
         measured_p99_ms: p99_failures_slowest(
-            &whole,
+            &r.measure.latency,
             c.failed - c.timeouts.min(c.failed),
             c.status[4],
         ),
@@ -445,50 +461,5 @@ fn summarise(
         agreement: Agreement::of(&out),
         minutes: out,
         notes,
-    }
-}
-
-/// The p99 (ms) of a histogram of answers (5xx ones among them, `fast_failures`) plus
-/// `unrecorded` failures with no latency, every failure counted as slower than any success;
-/// `None` when more than 1% failed or nothing was recorded.
-fn p99_failures_slowest(h: &Histogram<u64>, unrecorded: u64, fast_failures: u64) -> Option<f64> {
-    let recorded = h.len();
-    let total = recorded + unrecorded;
-    let failures = unrecorded + fast_failures;
-    if recorded == 0 || failures as f64 > 0.01 * total as f64 {
-        return None;
-    }
-    // The successes' 99%-of-all quantile, shifted past the fast failures at the bottom.
-    let q = ((0.99 * total as f64) + fast_failures as f64) / recorded as f64;
-    Some(h.value_at_quantile(q.min(1.0)) as f64 / 1000.0)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn hist(values_ms: impl IntoIterator<Item = u64>) -> Histogram<u64> {
-        let mut h = Histogram::<u64>::new_with_bounds(1, 3_600_000_000, 3).expect("bounds");
-        for v in values_ms {
-            h.record(v * 1000).expect("in range");
-        }
-        h
-    }
-
-    #[test]
-    fn failures_count_as_slowest_and_too_many_lose_the_minute() {
-        // 1000 answers 1..=1000 ms: p99 is 990 ms.
-        let h = hist(1..=1000);
-        let p = p99_failures_slowest(&h, 0, 0).expect("p99");
-        assert!((p - 990.0).abs() < 2.0, "{p}");
-        // Five failures with no answer push it to the 985th answer of 1000 and 5 at the top.
-        let p = p99_failures_slowest(&h, 5, 0).expect("p99");
-        assert!((p - 995.0).abs() < 2.0, "{p}");
-        // Ten 503s among the answers (recorded fast, at the bottom) count as slowest too.
-        let h2 = hist((1..=10).map(|_| 1).chain(11..=1000));
-        let p = p99_failures_slowest(&h2, 0, 10);
-        assert_eq!(p.map(|p| p.round()), Some(1000.0));
-        assert_eq!(p99_failures_slowest(&h, 11, 0), None);
-        assert_eq!(p99_failures_slowest(&hist([]), 0, 0), None);
     }
 }
